@@ -1,0 +1,190 @@
+//! The SQLite file the events are kept in.
+//!
+//! One connection behind a mutex is enough for a collector of this size, and it keeps writes
+//! trivially serialised. Every use of it runs on tokio's blocking pool, so a slow disk never
+//! stalls the runtime that answers requests.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::batch::{Batch, Event};
+use crate::{migrate, Error};
+
+/// A handle on the events database; cheap to clone, all clones share one connection.
+#[derive(Clone, Debug)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+/// An event as [`Store::events`] returns it and `GET /api/events` answers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    /// The event's unique id.
+    pub id: String,
+    /// The event name.
+    pub name: String,
+    /// Milliseconds since the epoch, as the tracker measured it.
+    pub ts: i64,
+    /// The tracker's per-client counter.
+    pub seq: i64,
+    /// The site the batch came from.
+    pub site: String,
+    /// The visitor's id.
+    pub client_id: String,
+    /// The visit's id.
+    pub session_id: String,
+    /// `{url, path, title, referrer}`.
+    pub page: Value,
+    /// The event parameters.
+    pub params: Value,
+    /// The segment attributes.
+    pub segment: Value,
+    /// The funnel progress.
+    pub funnels: Value,
+}
+
+impl Store {
+    /// Opens (or creates) the database file, switches it to WAL and applies pending migrations.
+    ///
+    /// This blocks on disk I/O: from async code, call it through `spawn_blocking`.
+    pub fn open(path: &Path) -> Result<Store, Error> {
+        let opened = Connection::open(path).and_then(|mut conn| {
+            // WAL lets readers of the file (an operator's sqlite3 shell, a backup) proceed
+            // while the collector writes. Setting it answers with the mode, hence query_row.
+            conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+            migrate::migrate(&mut conn)?;
+            Ok(conn)
+        });
+        let conn = opened.map_err(|source| Error::Open { path: PathBuf::from(path), source })?;
+
+        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Stores every event of `batch` in one transaction and answers how many of them were
+    /// already stored (and so ignored).
+    pub async fn insert(&self, batch: Batch) -> Result<usize, Error> {
+        self.blocking(move |conn| insert(conn, &batch)).await
+    }
+
+    /// Every stored event, oldest first (by `ts`, then `seq`, then arrival), optionally only
+    /// those with the given name.
+    pub async fn events(&self, name: Option<String>) -> Result<Vec<StoredEvent>, Error> {
+        self.blocking(move |conn| events(conn, name.as_deref())).await
+    }
+
+    /// Runs `work` on the blocking pool with the connection locked.
+    async fn blocking<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().map_err(|_| Error::Poisoned)?;
+            work(&mut conn)
+        })
+        .await?
+    }
+}
+
+fn insert(conn: &mut Connection, batch: &Batch) -> Result<usize, Error> {
+    let received_at = now_ms();
+    let tx = conn.transaction()?;
+    let mut duplicates = 0;
+    {
+        let mut statement = tx.prepare_cached(
+            "INSERT OR IGNORE INTO events
+                (id, site, client_id, session_id, name, ts, seq, received_at,
+                 page, params, segment, funnels)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?;
+        for event in &batch.events {
+            let inserted = statement.execute(params![
+                event.id,
+                batch.site,
+                batch.client_id,
+                batch.session_id,
+                event.name,
+                event.ts,
+                event.seq,
+                received_at,
+                page_json(event),
+                object_json(&event.params),
+                object_json(&event.segment),
+                object_json(&event.funnels),
+            ])?;
+            if inserted == 0 {
+                duplicates += 1;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(duplicates)
+}
+
+fn events(conn: &mut Connection, name: Option<&str>) -> Result<Vec<StoredEvent>, Error> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id, name, ts, seq, site, client_id, session_id, page, params, segment, funnels
+         FROM events
+         WHERE ?1 IS NULL OR name = ?1
+         ORDER BY ts, seq, arrival",
+    )?;
+    let rows = statement.query_map([name], |row| {
+        Ok((
+            StoredEvent {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                ts: row.get(2)?,
+                seq: row.get(3)?,
+                site: row.get(4)?,
+                client_id: row.get(5)?,
+                session_id: row.get(6)?,
+                page: Value::Null,
+                params: Value::Null,
+                segment: Value::Null,
+                funnels: Value::Null,
+            },
+            [row.get::<_, String>(7)?, row.get(8)?, row.get(9)?, row.get(10)?],
+        ))
+    })?;
+
+    let mut out = Vec::new();
+    for row in rows {
+        let (mut event, [page, params, segment, funnels]) = row?;
+        event.page = parse_column(&event.id, "page", &page)?;
+        event.params = parse_column(&event.id, "params", &params)?;
+        event.segment = parse_column(&event.id, "segment", &segment)?;
+        event.funnels = parse_column(&event.id, "funnels", &funnels)?;
+        out.push(event);
+    }
+    Ok(out)
+}
+
+fn parse_column(id: &str, column: &'static str, text: &str) -> Result<Value, Error> {
+    serde_json::from_str(text).map_err(|source| Error::Corrupt {
+        id: id.to_string(),
+        column,
+        source,
+    })
+}
+
+fn page_json(event: &Event) -> String {
+    // Serializing a struct of four strings cannot fail; the fallback only keeps the request path
+    // free of unwrap.
+    serde_json::to_string(&event.page).unwrap_or_else(|_| "{}".to_string())
+}
+
+fn object_json(map: &Map<String, Value>) -> String {
+    Value::Object(map.clone()).to_string()
+}
+
+/// Milliseconds since the epoch; a clock before 1970 counts as 0 rather than failing a batch.
+fn now_ms() -> i64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}

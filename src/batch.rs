@@ -1,0 +1,164 @@
+//! The queue of events waiting to be sent, and when to send them.
+
+use crate::config::BatchPolicy;
+use crate::json::Value;
+use std::collections::VecDeque;
+
+/// At most this many events wait; beyond it the oldest are dropped (and counted).
+pub const MAX_QUEUED: usize = 1000;
+
+/// Events waiting to be sent, already written as JSON.
+#[derive(Debug, Default)]
+pub struct Queue {
+    items: VecDeque<(String, String)>,
+    oldest_at: Option<f64>,
+    /// How many events were dropped because the queue was full.
+    pub dropped: u64,
+}
+
+impl Queue {
+    /// Adds an event (its id and its JSON) at `now`.
+    pub fn push(&mut self, id: String, json: String, now: f64) {
+        if self.items.len() >= MAX_QUEUED {
+            self.items.pop_front();
+            self.dropped += 1;
+        }
+        self.items.push_back((id, json));
+        self.oldest_at.get_or_insert(now);
+    }
+
+    /// How many events wait.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// When the queue must be sent at the latest, if anything waits.
+    pub fn due_at(&self, policy: &BatchPolicy) -> Option<f64> {
+        self.oldest_at.map(|t| t + policy.max_wait_ms)
+    }
+
+    /// Whether the queue should be sent now.
+    pub fn is_due(&self, policy: &BatchPolicy, now: f64) -> bool {
+        self.items.len() >= policy.max_events || self.due_at(policy).is_some_and(|t| now >= t)
+    }
+
+    /// Takes up to `max` events, oldest first, as (id, JSON) pairs.
+    pub fn take(&mut self, max: usize) -> Vec<(String, String)> {
+        let n = max.min(self.items.len());
+        let out: Vec<_> = self.items.drain(..n).collect();
+        if self.items.is_empty() {
+            self.oldest_at = None;
+        }
+        out
+    }
+
+    /// Puts events back at the front, in their order, after a failed send.
+    pub fn restore(&mut self, events: Vec<(String, String)>, now: f64) {
+        for event in events.into_iter().rev() {
+            self.items.push_front(event);
+        }
+        while self.items.len() > MAX_QUEUED {
+            self.items.pop_front();
+            self.dropped += 1;
+        }
+        self.oldest_at.get_or_insert(now);
+    }
+
+    /// The ids waiting, oldest first.
+    pub fn ids(&self) -> Vec<&str> {
+        self.items.iter().map(|(id, _)| id.as_str()).collect()
+    }
+}
+
+/// Who sends a batch.
+pub struct Sender<'a> {
+    /// The site's name.
+    pub site: &'a str,
+    /// The visitor's id.
+    pub client_id: &'a str,
+    /// The session's id.
+    pub session_id: &'a str,
+}
+
+/// The request body for a batch of events already written as JSON.
+pub fn body(sender: &Sender<'_>, sent_at: f64, events: &[(String, String)]) -> String {
+    let mut out = String::from("{\"v\":1,\"site\":");
+    Value::from(sender.site).write_json(&mut out);
+    out.push_str(",\"client_id\":");
+    Value::from(sender.client_id).write_json(&mut out);
+    out.push_str(",\"session_id\":");
+    Value::from(sender.session_id).write_json(&mut out);
+    out.push_str(",\"sent_at\":");
+    Value::Num(sent_at.floor()).write_json(&mut out);
+    out.push_str(",\"events\":[");
+    for (i, (_, json)) in events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(json);
+    }
+    out.push_str("]}");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> BatchPolicy {
+        BatchPolicy { max_events: 3, max_wait_ms: 1000.0 }
+    }
+
+    #[test]
+    fn flushes_by_count_and_by_time() {
+        let mut q = Queue::default();
+        q.push("a".into(), "{}".into(), 100.0);
+        assert!(!q.is_due(&policy(), 100.0));
+        assert!(!q.is_due(&policy(), 1099.0));
+        assert!(q.is_due(&policy(), 1100.0));
+        q.push("b".into(), "{}".into(), 200.0);
+        q.push("c".into(), "{}".into(), 300.0);
+        assert!(q.is_due(&policy(), 300.0));
+        assert_eq!(q.take(2).len(), 2);
+        assert_eq!(q.ids(), ["c"]);
+        assert_eq!(q.take(10).len(), 1);
+        assert_eq!(q.due_at(&policy()), None);
+    }
+
+    #[test]
+    fn a_full_queue_drops_the_oldest_and_counts_it() {
+        let mut q = Queue::default();
+        for i in 0..MAX_QUEUED + 2 {
+            q.push(i.to_string(), "{}".into(), 0.0);
+        }
+        assert_eq!(q.len(), MAX_QUEUED);
+        assert_eq!(q.dropped, 2);
+        assert_eq!(q.ids()[0], "2");
+    }
+
+    #[test]
+    fn restore_keeps_order_before_newer_events() {
+        let mut q = Queue::default();
+        q.push("a".into(), "{}".into(), 0.0);
+        q.push("b".into(), "{}".into(), 0.0);
+        let sent = q.take(2);
+        q.push("c".into(), "{}".into(), 5.0);
+        q.restore(sent, 6.0);
+        assert_eq!(q.ids(), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn body_is_valid_json_of_the_wire_format() {
+        let sender = Sender { site: "demo", client_id: "c1", session_id: "s\"1" };
+        let text = body(&sender, 12.5, &[("x".into(), r#"{"id":"x"}"#.into())]);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["v"], 1);
+        assert_eq!(v["session_id"], "s\"1");
+        assert_eq!(v["events"][0]["id"], "x");
+    }
+}

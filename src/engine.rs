@@ -1,0 +1,442 @@
+//! The engine: observations in, events and funnel changes out.
+//!
+//! It knows nothing of the browser. The glue hands it observations with a timestamp; it returns
+//! the events to queue, keeps the session and every funnel's progress, and explains its
+//! decisions for the console.
+
+use crate::condition::{first_failure, Vars};
+use crate::config::{Config, Variable, VariableSource};
+use crate::dom::Element;
+use crate::event::{query_param, Event, Page};
+use crate::funnel::{self, Attempt, Seen};
+use crate::host::Host;
+use crate::json::Value;
+use crate::segment::{segment, Visit};
+use crate::session::Session;
+use crate::trigger::{recognise, Observation, PageMemory, Recognised};
+use std::collections::VecDeque;
+
+/// How many recent events `microfunnel.events()` shows.
+pub const RECENT_EVENTS: usize = 100;
+
+/// What the engine starts from on a page load.
+pub struct Setup {
+    /// The valid parts of the configuration.
+    pub config: Config,
+    /// The page loaded.
+    pub page: Page,
+    /// The visitor's id, kept across visits.
+    pub client_id: String,
+    /// The browser's user agent, for the device category.
+    pub user_agent: String,
+    /// What [`Engine::state`] returned on an earlier page load, if anything.
+    pub stored: Option<Value>,
+}
+
+/// The tracker's logic for one page load.
+pub struct Engine {
+    config: Config,
+    host: Box<dyn Host>,
+    page: Page,
+    user_agent: String,
+    client_id: String,
+    page_key: String,
+    seq: u64,
+    session: Option<Session>,
+    data_layer: Value,
+    memory: PageMemory,
+    attempts: Vec<Option<Attempt>>,
+    fingerprints: Vec<String>,
+    debug: bool,
+    log: Vec<String>,
+    explanations: Vec<(String, String)>,
+    recent: VecDeque<Event>,
+    dirty: bool,
+}
+
+impl Engine {
+    /// Starts the engine for a page load, restoring the session and funnel progress.
+    pub fn new(setup: Setup, host: Box<dyn Host>) -> Engine {
+        let fingerprints: Vec<String> = setup.config.funnels.iter().map(funnel::fingerprint).collect();
+        let stored = setup.stored.unwrap_or_default();
+        let session = stored.get("session").and_then(Session::from_value);
+        let attempts = setup
+            .config
+            .funnels
+            .iter()
+            .zip(&fingerprints)
+            .map(|(f, fp)| stored.path(&format!("funnels.{}", f.id)).and_then(|v| Attempt::from_value(v, f, fp)))
+            .collect();
+        let page_key = host.random_id();
+        Engine {
+            attempts,
+            fingerprints,
+            config: setup.config,
+            host,
+            page: setup.page,
+            user_agent: setup.user_agent,
+            client_id: setup.client_id,
+            page_key,
+            seq: 0,
+            session,
+            data_layer: Value::obj(),
+            memory: PageMemory::default(),
+            debug: false,
+            log: Vec::new(),
+            explanations: Vec::new(),
+            recent: VecDeque::new(),
+            dirty: false,
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The visitor's id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The current session's id, or empty before the first observation.
+    pub fn session_id(&self) -> &str {
+        self.session.as_ref().map_or("", |s| s.id.as_str())
+    }
+
+    /// Turns debug output on or off.
+    pub fn set_debug(&mut self, on: bool) {
+        self.debug = on;
+    }
+
+    /// Whether debug output is on.
+    pub fn debug(&self) -> bool {
+        self.debug
+    }
+
+    /// The debug lines produced since the last call.
+    pub fn take_log(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.log)
+    }
+
+    /// Whether the session or a funnel changed since the last call; clears the flag.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::replace(&mut self.dirty, false)
+    }
+
+    /// Handles one observation at `now` (milliseconds since the epoch) and returns the events
+    /// it produced, each followed by the funnel events it caused.
+    pub fn observe(&mut self, observation: &Observation<'_>, now: f64) -> Vec<Event> {
+        self.touch_session(now);
+        if let Observation::DataLayer { push } = observation {
+            self.data_layer.merge(push);
+        }
+        let mut made = Vec::new();
+        for index in 0..self.config.triggers.len() {
+            self.run_trigger(index, observation, now, &mut made);
+        }
+        let mut out = Vec::new();
+        for event in made {
+            let funnel_events = self.advance_funnels(&event, now);
+            out.push(self.stamp(event));
+            for e in funnel_events {
+                out.push(self.stamp(e));
+            }
+        }
+        for event in &out {
+            if self.recent.len() == RECENT_EVENTS {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(event.clone());
+        }
+        out
+    }
+
+    fn touch_session(&mut self, now: f64) {
+        let idle = self.config.idle_timeout_ms;
+        match &mut self.session {
+            Some(s) if !s.expired(now, idle) => s.last_at = now,
+            _ => {
+                let number = self.session.as_ref().map_or(1, |s| s.number + 1);
+                let visit = Visit {
+                    url: &self.page.url,
+                    referrer: &self.page.referrer,
+                    user_agent: &self.user_agent,
+                    returning: number > 1,
+                };
+                let id = format!("s-{}", self.host.random_id());
+                let segment = segment(&visit);
+                self.trace(|| format!("session `{id}` starts (visit number {number})"));
+                self.session = Some(Session { id, started_at: now, last_at: now, number, segment });
+            }
+        }
+        self.dirty = true;
+    }
+
+    fn run_trigger(&mut self, index: usize, observation: &Observation<'_>, now: f64, made: &mut Vec<Event>) {
+        let trigger = &self.config.triggers[index];
+        let candidates = match recognise(trigger, index, observation, &mut self.memory) {
+            Recognised::OtherKind => return,
+            Recognised::No(why) => {
+                let text = format!("did not fire: {why}");
+                self.explain_set(index, text);
+                return;
+            }
+            Recognised::Yes(candidates) => candidates,
+        };
+        for candidate in candidates {
+            let trigger = &self.config.triggers[index];
+            let segment = self.session.as_ref().map(|s| &s.segment);
+            let scope = Scope {
+                page: &self.page,
+                data_layer: &self.data_layer,
+                variables: &self.config.variables,
+                host: &*self.host,
+                segment,
+                name: &candidate.name,
+                vars: &candidate.vars,
+                params: &candidate.params,
+                element: candidate.element.as_deref(),
+            };
+            if let Some(why) = first_failure(&trigger.when, &trigger.unless, &scope, &*self.host) {
+                let text = format!("did not fire `{}`: {why}", candidate.name);
+                self.explain_set(index, text);
+                continue;
+            }
+            let mut params = candidate.params.clone();
+            for (key, template) in &trigger.params {
+                params.set(key, template.render(&scope));
+            }
+            let event = self.blank_event(&candidate.name, params, now);
+            self.explain_set(index, format!("fired `{}`", candidate.name));
+            made.push(event);
+        }
+    }
+
+    fn explain_set(&mut self, index: usize, text: String) {
+        let id = &self.config.triggers[index].id;
+        if self.debug {
+            self.log.push(format!("trigger `{id}` {text}"));
+        }
+        match self.explanations.iter_mut().find(|(k, _)| k == id) {
+            Some(entry) => entry.1 = text,
+            None => self.explanations.push((id.clone(), text)),
+        }
+    }
+
+    fn trace(&mut self, line: impl FnOnce() -> String) {
+        if self.debug {
+            self.log.push(line());
+        }
+    }
+
+    fn blank_event(&self, name: &str, params: Value, now: f64) -> Event {
+        Event {
+            id: String::new(),
+            name: name.to_string(),
+            ts: now,
+            seq: 0,
+            page: self.page.clone(),
+            params,
+            segment: self.session.as_ref().map(|s| s.segment.clone()).unwrap_or_default(),
+            funnels: Vec::new(),
+        }
+    }
+
+    /// Gives the event its id, order and the funnels' positions.
+    fn stamp(&mut self, mut event: Event) -> Event {
+        self.seq += 1;
+        event.seq = self.seq;
+        event.id = format!("{}-{}", self.page_key, self.seq);
+        event.funnels = self
+            .config
+            .funnels
+            .iter()
+            .zip(&self.attempts)
+            .filter_map(|(f, a)| a.as_ref().map(|a| (f.id.clone(), a.step)))
+            .collect();
+        event
+    }
+
+    fn advance_funnels(&mut self, event: &Event, now: f64) -> Vec<Event> {
+        let mut out = Vec::new();
+        let session = self.session_id().to_string();
+        for (i, funnel) in self.config.funnels.iter().enumerate() {
+            let scope = Scope {
+                page: &event.page,
+                data_layer: &self.data_layer,
+                variables: &self.config.variables,
+                host: &*self.host,
+                segment: Some(&event.segment),
+                name: &event.name,
+                vars: &Value::Null,
+                params: &event.params,
+                element: None,
+            };
+            let seen = Seen { name: &event.name, vars: &scope, at: now, session: &session };
+            let (change, why) = funnel::advance(funnel, &mut self.attempts[i], &seen, &*self.host);
+            if let Some(why) = why {
+                if self.debug {
+                    self.log.push(format!("funnel `{}` {why}", funnel.id));
+                }
+                set_explanation(&mut self.explanations, &funnel.id, why);
+            }
+            let Some(t) = change else { continue };
+            self.dirty = true;
+            let step = &funnel.steps[t.step - 1];
+            if self.debug {
+                self.log.push(format!("funnel `{}` reached step {} `{}`", funnel.id, t.step, step.name));
+            }
+            let params = Value::Obj(vec![
+                ("funnel".into(), funnel.id.as_str().into()),
+                ("funnel_name".into(), funnel.name.as_str().into()),
+                ("step".into(), Value::Num(t.step as f64)),
+                ("step_name".into(), step.name.as_str().into()),
+                ("elapsed_ms".into(), Value::Num(t.elapsed_ms)),
+                ("since_prior_ms".into(), Value::Num(t.since_prior_ms)),
+            ]);
+            out.push(Event { name: "funnel_step".into(), params, ..event.clone() });
+            if t.complete {
+                let params = Value::Obj(vec![
+                    ("funnel".into(), funnel.id.as_str().into()),
+                    ("funnel_name".into(), funnel.name.as_str().into()),
+                    ("steps".into(), Value::Num(funnel.steps.len() as f64)),
+                    ("elapsed_ms".into(), Value::Num(t.elapsed_ms)),
+                ]);
+                out.push(Event { name: "funnel_complete".into(), params, ..event.clone() });
+            }
+        }
+        out
+    }
+
+    /// Every funnel's progress at `now`: step reached, next step, time left in the window.
+    pub fn progress(&self, now: f64) -> Value {
+        let rows = self
+            .config
+            .funnels
+            .iter()
+            .zip(&self.attempts)
+            .map(|(f, attempt)| {
+                let mut attempt = attempt.clone();
+                funnel::expire(f, &mut attempt, now, self.session_id());
+                let step = attempt.as_ref().map_or(0, |a| a.step);
+                let next = f.steps.get(step);
+                let left = match (&attempt, f.window_ms) {
+                    (Some(a), Some(w)) if !a.complete => Value::Num((a.entered_at + w - now).max(0.0)),
+                    _ => Value::Null,
+                };
+                Value::Obj(vec![
+                    ("funnel".into(), f.id.as_str().into()),
+                    ("name".into(), f.name.as_str().into()),
+                    ("step".into(), Value::Num(step as f64)),
+                    ("steps".into(), Value::Num(f.steps.len() as f64)),
+                    ("step_name".into(), step.checked_sub(1).map_or(Value::Null, |i| f.steps[i].name.as_str().into())),
+                    ("next".into(), next.map_or(Value::Null, |s| s.name.as_str().into())),
+                    ("next_event".into(), next.map_or(Value::Null, |s| s.event.as_str().into())),
+                    ("complete".into(), attempt.as_ref().is_some_and(|a| a.complete).into()),
+                    ("time_left_ms".into(), left),
+                ])
+            })
+            .collect();
+        Value::Arr(rows)
+    }
+
+    /// Why a trigger (or a funnel) did or did not fire on the last observation it considered.
+    pub fn explain(&self, id: &str) -> String {
+        if let Some((_, text)) = self.explanations.iter().find(|(k, _)| k == id) {
+            return format!("`{id}` {text}");
+        }
+        let known = self.config.triggers.iter().any(|t| t.id == id) || self.config.funnels.iter().any(|f| f.id == id);
+        if known {
+            format!("`{id}` has not seen a matching observation on this page yet")
+        } else {
+            format!("`{id}` is not a trigger or funnel in the configuration")
+        }
+    }
+
+    /// The most recent events, oldest first.
+    pub fn recent(&self) -> Value {
+        Value::Arr(self.recent.iter().map(Event::to_value).collect())
+    }
+
+    /// What must survive the page: the session and every funnel's attempt.
+    pub fn state(&self) -> Value {
+        let funnels = self
+            .config
+            .funnels
+            .iter()
+            .zip(&self.attempts)
+            .zip(&self.fingerprints)
+            .filter_map(|((f, a), fp)| a.as_ref().map(|a| (f.id.clone(), a.to_value(fp))))
+            .collect();
+        let mut state = Value::obj();
+        if let Some(s) = &self.session {
+            state.set("session", s.to_value());
+        }
+        state.set("funnels", Value::Obj(funnels));
+        state
+    }
+}
+
+fn set_explanation(list: &mut Vec<(String, String)>, id: &str, text: String) {
+    match list.iter_mut().find(|(k, _)| k == id) {
+        Some(entry) => entry.1 = text,
+        None => list.push((id.to_string(), text)),
+    }
+}
+
+/// The variables visible to a trigger's conditions and templates, or a funnel step's.
+struct Scope<'a> {
+    page: &'a Page,
+    data_layer: &'a Value,
+    variables: &'a [Variable],
+    host: &'a dyn Host,
+    segment: Option<&'a Value>,
+    name: &'a str,
+    vars: &'a Value,
+    params: &'a Value,
+    element: Option<&'a dyn Element>,
+}
+
+impl Vars for Scope<'_> {
+    fn var(&self, name: &str) -> Option<Value> {
+        let page = self.page;
+        let text = |s: &str| Some(Value::from(s));
+        match name {
+            "event" | "event.name" => return text(self.name),
+            "page.url" => return text(&page.url),
+            "page.path" => return text(&page.path),
+            "page.hostname" => return text(&page.hostname),
+            "page.title" => return text(&page.title),
+            "page.referrer" => return text(&page.referrer),
+            _ => {}
+        }
+        if let Some(key) = name.strip_prefix("params.") {
+            return self.params.get(key).cloned();
+        }
+        if let Some(path) = name.strip_prefix("dl.") {
+            return self.data_layer.path(path).cloned();
+        }
+        if let Some(key) = name.strip_prefix("segment.") {
+            return self.segment?.get(key).cloned();
+        }
+        if let Some(value) = self.vars.get(name) {
+            return Some(value.clone());
+        }
+        let variable = self.variables.iter().find(|v| v.name == name)?;
+        let found = match &variable.source {
+            VariableSource::DataLayer(path) => self.data_layer.path(path).cloned(),
+            VariableSource::UrlQuery(key) => query_param(&page.url, key).map(Value::from),
+            VariableSource::Cookie(cookie) => self.host.cookie(cookie).map(Value::from),
+            VariableSource::Constant(value) => Some(value.clone()),
+        };
+        found.or_else(|| Some(variable.default.clone()))
+    }
+
+    fn element_matches(&self, name: &str, selector: &str) -> Option<bool> {
+        match name {
+            "click.element" | "form.element" | "element" => Some(self.element?.matches(selector)),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! What the engine needs from its surroundings but cannot do itself in plain Rust.
+//!
+//! In the page these are answered by the browser (its regex engine, `Element.matches`, cookies);
+//! natively by [`NativeHost`], the in-memory twin used by tests and the collector.
+
+/// Services the engine borrows from where it runs.
+pub trait Host {
+    /// Whether `pattern` compiles as a regular expression.
+    fn regex_is_valid(&self, pattern: &str, ignore_case: bool) -> bool;
+    /// Whether `pattern` finds a match anywhere in `text` (an unanchored search, as in GTM).
+    fn regex_find(&self, pattern: &str, ignore_case: bool, text: &str) -> bool;
+    /// Whether `selector` is a valid CSS selector.
+    fn selector_is_valid(&self, selector: &str) -> bool;
+    /// A first-party cookie's value.
+    fn cookie(&self, name: &str) -> Option<String>;
+    /// A new random id of about 80 bits, in lowercase base 36.
+    fn random_id(&self) -> String;
+}
+
+/// The native host: the `regex` crate, lenient selectors, and cookies from a list.
+///
+/// JavaScript's and the `regex` crate's syntaxes agree on everything the configs use (classes,
+/// anchors, alternation, quantifiers); look-around and back-references exist only in the page.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Default)]
+pub struct NativeHost {
+    /// Cookies, as name and value.
+    pub cookies: Vec<(String, String)>,
+    /// Ids handed out so far; ids are `id1`, `id2`, ... so that tests are repeatable.
+    pub ids: std::cell::Cell<u64>,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl NativeHost {
+    fn compile(pattern: &str, ignore_case: bool) -> Option<regex::Regex> {
+        regex::RegexBuilder::new(pattern).case_insensitive(ignore_case).build().ok()
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Host for NativeHost {
+    fn regex_is_valid(&self, pattern: &str, ignore_case: bool) -> bool {
+        Self::compile(pattern, ignore_case).is_some()
+    }
+
+    fn regex_find(&self, pattern: &str, ignore_case: bool, text: &str) -> bool {
+        Self::compile(pattern, ignore_case).is_some_and(|re| re.is_match(text))
+    }
+
+    fn selector_is_valid(&self, selector: &str) -> bool {
+        !selector.trim().is_empty() && !selector.contains(",,")
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    fn random_id(&self) -> String {
+        self.ids.set(self.ids.get() + 1);
+        format!("id{}", self.ids.get())
+    }
+}

@@ -1,0 +1,384 @@
+//! Turning observations of the page into candidate events, trigger by trigger.
+//!
+//! A trigger first recognises its kind of observation (a click inside its selector, a scroll
+//! past a threshold not yet reached on this page, ...), which gives a candidate event with its
+//! built-in variables; the engine then checks the trigger's conditions against it.
+
+use crate::config::{Trigger, TriggerKind};
+use crate::dom::{clean_text, Element};
+use crate::event::split_url;
+use crate::json::Value;
+
+/// What the glue saw happen in the page.
+pub enum Observation<'a> {
+    /// The page loaded.
+    PageView,
+    /// A click; `target` is the element clicked (possibly a `<span>` inside a button).
+    Click { target: &'a dyn Element },
+    /// The page scrolled; `percent` is how far down the bottom of the viewport is.
+    Scroll { percent: f64 },
+    /// Something happened to a media element.
+    Media(Media<'a>),
+    /// A form was submitted.
+    Submit { form: &'a dyn Element },
+    /// An object was pushed to the data layer (or through `microfunnel.push`).
+    DataLayer { push: &'a Value },
+}
+
+/// A media element's state at a media event.
+pub struct Media<'a> {
+    /// Which media element this is, stable for the page's life.
+    pub key: u32,
+    /// What happened.
+    pub action: MediaAction,
+    /// The playback position in seconds.
+    pub current_time: f64,
+    /// The duration in seconds (NaN or infinite when unknown, as for live streams).
+    pub duration: f64,
+    /// The element.
+    pub element: &'a dyn Element,
+}
+
+/// The media events the engine distinguishes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaAction {
+    /// Playback started or resumed.
+    Play,
+    /// The playback position moved (`timeupdate`).
+    Progress,
+    /// Playback reached the end.
+    Ended,
+}
+
+/// A recognised event before its trigger's conditions are checked.
+pub struct Candidate<'a> {
+    /// The event name.
+    pub name: String,
+    /// Built-in variables of this observation (`click.text`, `scroll.percent`, ...).
+    pub vars: Value,
+    /// The default params of the kind.
+    pub params: Value,
+    /// The element involved, for `matches_css`.
+    pub element: Option<Box<dyn Element + 'a>>,
+}
+
+/// What a trigger remembers within one page: thresholds reached, media playbacks.
+#[derive(Default)]
+pub struct PageMemory {
+    scroll: Vec<(usize, f64)>,
+    media: Vec<MediaMemory>,
+}
+
+struct MediaMemory {
+    trigger: usize,
+    key: u32,
+    started: bool,
+    reached: Vec<f64>,
+}
+
+impl PageMemory {
+    fn mark_scroll(&mut self, trigger: usize, percent: f64) {
+        self.scroll.push((trigger, percent));
+    }
+
+    fn scroll_fired(&self, trigger: usize, percent: f64) -> bool {
+        self.scroll.iter().any(|&(t, p)| t == trigger && p == percent)
+    }
+
+    fn media(&mut self, trigger: usize, key: u32) -> &mut MediaMemory {
+        let index = match self.media.iter().position(|m| m.trigger == trigger && m.key == key) {
+            Some(i) => i,
+            None => {
+                self.media.push(MediaMemory { trigger, key, started: false, reached: Vec::new() });
+                self.media.len() - 1
+            }
+        };
+        &mut self.media[index]
+    }
+}
+
+/// Why a trigger did not even get to its conditions, or the candidates it produced.
+pub enum Recognised<'a> {
+    /// This observation is not of the trigger's kind.
+    OtherKind,
+    /// Of the kind, but not for this trigger; the reason says why.
+    No(String),
+    /// Candidate events, in order.
+    Yes(Vec<Candidate<'a>>),
+}
+
+/// Recognises `observation` for `trigger` (the `index`-th), updating the page memory for
+/// thresholds and playbacks.
+pub fn recognise<'a>(
+    trigger: &Trigger,
+    index: usize,
+    observation: &Observation<'a>,
+    memory: &mut PageMemory,
+) -> Recognised<'a> {
+    match (&trigger.kind, observation) {
+        (TriggerKind::PageView, Observation::PageView) => {
+            Recognised::Yes(vec![candidate(trigger, "page_view", Value::obj(), Value::obj(), None)])
+        }
+        (TriggerKind::Click, Observation::Click { target }) => click(trigger, *target),
+        (TriggerKind::Download { extensions, download_attribute }, Observation::Click { target }) => {
+            download(trigger, *target, extensions, *download_attribute)
+        }
+        (TriggerKind::Scroll { percent }, Observation::Scroll { percent: now }) => {
+            scroll(trigger, index, percent, *now, memory)
+        }
+        (TriggerKind::Video { progress_percent }, Observation::Media(media)) => {
+            video(trigger, index, progress_percent, media, memory)
+        }
+        (TriggerKind::FormSubmit, Observation::Submit { form }) => submit(trigger, *form),
+        (TriggerKind::DataLayer { name }, Observation::DataLayer { push }) => data_layer(trigger, name, push),
+        _ => Recognised::OtherKind,
+    }
+}
+
+fn candidate<'a>(
+    trigger: &Trigger,
+    default_name: &str,
+    vars: Value,
+    params: Value,
+    element: Option<Box<dyn Element + 'a>>,
+) -> Candidate<'a> {
+    let name = trigger.event.clone().unwrap_or_else(|| default_name.to_string());
+    Candidate { name, vars, params, element }
+}
+
+fn matched(trigger: &Trigger, target: &dyn Element) -> Result<Box<dyn Element>, String> {
+    let Some(selector) = &trigger.selector else {
+        // Without a selector the element itself counts, except that a click inside a link or
+        // button is the link's or the button's: nobody means the `<span>` inside.
+        return Ok(target
+            .closest("a[href], button, [role=button], input[type=submit], input[type=button]")
+            .unwrap_or_else(|| target.clone_box()));
+    };
+    target.closest(selector).ok_or_else(|| format!("element is not inside `{selector}`"))
+}
+
+fn element_vars(prefix: &str, element: &dyn Element) -> Value {
+    let url = element.url().or_else(|| element.closest("a[href]").and_then(|a| a.url()));
+    Value::Obj(vec![
+        (format!("{prefix}.text"), clean_text(&element.text(), 100).into()),
+        (format!("{prefix}.id"), element.attr("id").unwrap_or_default().into()),
+        (format!("{prefix}.classes"), element.attr("class").unwrap_or_default().into()),
+        (format!("{prefix}.url"), url.unwrap_or_default().into()),
+        (format!("{prefix}.element"), element.tag().into()),
+    ])
+}
+
+fn params_from(vars: &Value, names: &[(&str, &str)]) -> Value {
+    let mut params = Value::obj();
+    for (param, var) in names {
+        params.set(param, vars.get(var).cloned().unwrap_or_default());
+    }
+    params
+}
+
+fn click<'a>(trigger: &Trigger, target: &dyn Element) -> Recognised<'a> {
+    let element = match matched(trigger, target) {
+        Ok(e) => e,
+        Err(why) => return Recognised::No(why),
+    };
+    let vars = element_vars("click", &*element);
+    let params = params_from(
+        &vars,
+        &[
+            ("click_text", "click.text"),
+            ("click_id", "click.id"),
+            ("click_url", "click.url"),
+            ("click_classes", "click.classes"),
+            ("click_element", "click.element"),
+        ],
+    );
+    Recognised::Yes(vec![candidate(trigger, "click", vars, params, Some(element))])
+}
+
+fn download<'a>(
+    trigger: &Trigger,
+    target: &dyn Element,
+    extensions: &[String],
+    download_attribute: bool,
+) -> Recognised<'a> {
+    let link = match trigger.selector.as_deref() {
+        Some(selector) => target.closest(selector),
+        None => target.closest("a[href]"),
+    };
+    let Some(link) = link else { return Recognised::No("not a link".into()) };
+    let Some(url) = link.url() else { return Recognised::No("the link has no URL".into()) };
+    let (_, path) = split_url(&url);
+    let file_name = path.rsplit('/').next().unwrap_or("");
+    let file_name = link.attr("download").filter(|d| !d.is_empty()).unwrap_or(file_name.to_string());
+    let extension = match file_name.rsplit_once('.') {
+        Some((_, ext)) => ext.to_ascii_lowercase(),
+        None => String::new(),
+    };
+    let by_extension = !extension.is_empty() && extensions.contains(&extension);
+    let by_attribute = download_attribute && link.attr("download").is_some();
+    if !by_extension && !by_attribute {
+        return Recognised::No(format!("`{url}` is not a download (extension `{extension}`)"));
+    }
+    let mut vars = element_vars("click", &*link);
+    vars.set("file.name", file_name.as_str().into());
+    vars.set("file.extension", extension.as_str().into());
+    let params = params_from(
+        &vars,
+        &[
+            ("file_name", "file.name"),
+            ("file_extension", "file.extension"),
+            ("link_url", "click.url"),
+            ("link_text", "click.text"),
+            ("link_id", "click.id"),
+        ],
+    );
+    Recognised::Yes(vec![candidate(trigger, "file_download", vars, params, Some(link))])
+}
+
+fn scroll<'a>(
+    trigger: &Trigger,
+    index: usize,
+    thresholds: &[f64],
+    now: f64,
+    memory: &mut PageMemory,
+) -> Recognised<'a> {
+    // Every threshold passed fires, in order, even when one scroll jumped past several: a
+    // visitor who jumps to the end has also passed the middle.
+    let out: Vec<Candidate> = thresholds
+        .iter()
+        .filter(|&&t| now >= t && !memory.scroll_fired(index, t))
+        .copied()
+        .collect::<Vec<f64>>()
+        .into_iter()
+        .map(|t| {
+            memory.mark_scroll(index, t);
+            let vars = Value::Obj(vec![("scroll.percent".into(), Value::Num(t))]);
+            let params = Value::Obj(vec![("percent_scrolled".into(), Value::Num(t))]);
+            candidate(trigger, "scroll_depth", vars, params, None)
+        })
+        .collect();
+    if out.is_empty() {
+        return Recognised::No("no new threshold reached".into());
+    }
+    Recognised::Yes(out)
+}
+
+fn video<'a>(
+    trigger: &Trigger,
+    index: usize,
+    thresholds: &[f64],
+    media: &Media<'_>,
+    memory: &mut PageMemory,
+) -> Recognised<'a> {
+    if let Some(selector) = &trigger.selector {
+        if !media.element.matches(selector) {
+            return Recognised::No(format!("media element does not match `{selector}`"));
+        }
+    }
+    let state = memory.media(index, media.key);
+    let percent = if media.duration.is_finite() && media.duration > 0.0 {
+        (media.current_time / media.duration * 100.0).clamp(0.0, 100.0)
+    } else {
+        0.0
+    };
+    let mut events = Vec::new();
+    match media.action {
+        MediaAction::Play if !state.started => {
+            state.started = true;
+            events.push(("start", percent));
+        }
+        MediaAction::Progress if state.started => {
+            // Thresholds skipped by a seek forward count as reached: the visitor chose to be
+            // past them. Each fires at most once per playback.
+            for &t in thresholds {
+                if percent >= t && !state.reached.contains(&t) {
+                    state.reached.push(t);
+                    events.push(("progress", t));
+                }
+            }
+        }
+        MediaAction::Ended if state.started => {
+            state.started = false;
+            state.reached.clear();
+            events.push(("complete", 100.0));
+        }
+        _ => {}
+    }
+    if events.is_empty() {
+        return Recognised::No("nothing new in this playback".into());
+    }
+    let prefix = trigger.event.clone().unwrap_or_else(|| "video".to_string());
+    let url = media.element.url().unwrap_or_default();
+    let title = media.element.attr("title").or_else(|| media.element.attr("aria-label")).unwrap_or_default();
+    let out = events
+        .into_iter()
+        .map(|(what, percent)| {
+            let vars = Value::Obj(vec![
+                ("video.status".into(), what.into()),
+                ("video.percent".into(), Value::Num(percent)),
+                ("video.title".into(), title.as_str().into()),
+                ("video.url".into(), url.as_str().into()),
+                ("video.current_time".into(), Value::Num(media.current_time)),
+                ("video.duration".into(), Value::Num(media.duration)),
+                ("video.provider".into(), "html5".into()),
+            ]);
+            let params = params_from(
+                &vars,
+                &[
+                    ("video_title", "video.title"),
+                    ("video_url", "video.url"),
+                    ("video_percent", "video.percent"),
+                    ("video_current_time", "video.current_time"),
+                    ("video_duration", "video.duration"),
+                    ("video_provider", "video.provider"),
+                ],
+            );
+            let name = format!("{prefix}_{what}");
+            Candidate { name, vars, params, element: None }
+        })
+        .collect();
+    Recognised::Yes(out)
+}
+
+fn submit<'a>(trigger: &Trigger, form: &dyn Element) -> Recognised<'a> {
+    let form = match &trigger.selector {
+        Some(selector) => match form.closest(selector) {
+            Some(f) => f,
+            None => return Recognised::No(format!("form does not match `{selector}`")),
+        },
+        None => form.clone_box(),
+    };
+    let vars = Value::Obj(vec![
+        ("form.id".into(), form.attr("id").unwrap_or_default().into()),
+        ("form.name".into(), form.attr("name").unwrap_or_default().into()),
+        ("form.destination".into(), form.url().unwrap_or_default().into()),
+        ("form.element".into(), form.tag().into()),
+    ]);
+    let params = params_from(
+        &vars,
+        &[("form_id", "form.id"), ("form_name", "form.name"), ("form_destination", "form.destination")],
+    );
+    Recognised::Yes(vec![candidate(trigger, "form_submit", vars, params, Some(form))])
+}
+
+fn data_layer<'a>(trigger: &Trigger, name: &str, push: &Value) -> Recognised<'a> {
+    let Some(event) = push.get("event").and_then(Value::as_str) else {
+        return Recognised::No("the push has no `event`".into());
+    };
+    if event != name {
+        return Recognised::No(format!("event `{event}` is not `{name}`"));
+    }
+    let params = Value::Obj(
+        push.as_obj()
+            .unwrap_or_default()
+            .iter()
+            .filter(|(k, _)| k != "event")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    );
+    let mut c = candidate(trigger, event, Value::obj(), params, None);
+    if trigger.event.is_none() {
+        c.name = event.to_string();
+    }
+    Recognised::Yes(vec![c])
+}

@@ -1,0 +1,87 @@
+//! Config validation: every problem named by its JSON path, and the valid parts still run.
+
+use microfunnel::config::{decode, TriggerKind};
+use microfunnel::host::NativeHost;
+use microfunnel::json::Value;
+
+fn errors(config: &str) -> Vec<String> {
+    let decoded = decode(&Value::parse(config).unwrap(), &NativeHost::default());
+    decoded.errors.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn a_typo_in_a_key_names_the_path_and_suggests_the_key() {
+    let errs = errors(r#"{ "site": "s", "triggers": [
+        { "id": "ok", "on": "page_view" },
+        { "id": "typo", "on": "click", "selectr": "a" } ] }"#);
+    assert_eq!(errs, ["triggers[1].selectr: unknown key `selectr` (did you mean `selector`?)"]);
+}
+
+#[test]
+fn broken_triggers_are_left_out_and_valid_ones_kept() {
+    let config = r#"{ "site": "s", "triggers": [
+        { "id": "ok", "on": "page_view" },
+        { "id": "bad-on", "on": "hover" },
+        { "id": "bad-op", "on": "click", "when": [{ "var": "page.path", "op": "is", "value": "/" }] },
+        { "id": "bad-regex", "on": "click", "when": [{ "var": "page.path", "op": "matches_regex", "value": "(" }] },
+        { "id": "bad-pct", "on": "scroll", "percent": [50, 150] },
+        { "on": "click" },
+        { "id": "ok2", "on": "scroll" } ] }"#;
+    let decoded = decode(&Value::parse(config).unwrap(), &NativeHost::default());
+    let paths: Vec<&str> = decoded.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["triggers[1].on", "triggers[2].when[0].op", "triggers[3].when[0].value", "triggers[4].percent[1]", "triggers[5]"]
+    );
+    let ids: Vec<&str> = decoded.config.triggers.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["ok", "ok2"]);
+    assert_eq!(decoded.config.triggers[1].kind, TriggerKind::Scroll { percent: vec![25.0, 50.0, 75.0, 90.0] });
+}
+
+#[test]
+fn wrong_types_name_what_was_found() {
+    let errs = errors(r#"{ "site": 7, "triggers": {}, "collector": { "batch": { "max_events": "20" } } }"#);
+    assert_eq!(
+        errs,
+        [
+            "site: expected a string, found a number",
+            "triggers: expected an array, found an object",
+            "collector.batch.max_events: expected a number, found a string",
+            "site: a non-empty site name is required",
+        ]
+    );
+}
+
+#[test]
+fn funnel_problems_name_the_step() {
+    let errs = errors(r#"{ "site": "s", "funnels": [
+        { "id": "f", "window": "soon", "steps": [ { "event": "a" } ] },
+        { "id": "g", "steps": [ { "event": "a" }, { "name": "no event" }, { "event": "c", "within": "5x" } ] },
+        { "id": "h", "steps": [] } ] }"#);
+    assert_eq!(
+        errs,
+        [
+            "funnels[0].window: `soon` is not a duration: use milliseconds or 90s, 30m, 2h, 7d",
+            "funnels[1].steps[1]: `event` is required",
+            "funnels[1].steps[2].within: `5x` is not a duration: use milliseconds or 90s, 30m, 2h, 7d",
+            "funnels[2].steps: a funnel needs at least one valid step",
+        ]
+    );
+}
+
+#[test]
+fn duplicate_ids_and_bad_event_names_are_errors() {
+    let errs = errors(r#"{ "site": "s", "triggers": [
+        { "id": "a", "on": "page_view" }, { "id": "a", "on": "page_view" },
+        { "id": "b", "on": "click", "event": "9lives" } ] }"#);
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert!(errs[0].starts_with("triggers[2].event: `9lives` is not a valid event name"), "{errs:?}");
+    assert_eq!(errs[1], "triggers: id `a` is used more than once");
+}
+
+#[test]
+fn the_demo_config_is_valid() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/www/config.json"));
+    let Ok(text) = text else { return };
+    assert_eq!(errors(&text), Vec::<String>::new());
+}

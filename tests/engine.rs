@@ -1,0 +1,304 @@
+//! The engine end to end, natively: config in, observations in, events and funnels out.
+
+use microfunnel::config::decode;
+use microfunnel::dom::fake::FakeElement;
+use microfunnel::engine::{Engine, Setup};
+use microfunnel::event::{Event, Page};
+use microfunnel::host::NativeHost;
+use microfunnel::json::Value;
+use microfunnel::trigger::{Media, MediaAction, Observation};
+
+const DEMO: &str = r#"{
+  "site": "demo-shop",
+  "collector": { "endpoint": "/collect", "batch": { "max_events": 20, "max_wait_ms": 2000 } },
+  "session": { "idle_timeout_min": 30 },
+  "triggers": [
+    { "id": "pageviews", "on": "page_view" },
+    { "id": "cta", "on": "click", "selector": "[data-cta], .btn-primary", "event": "click_cta",
+      "params": { "cta_text": "{{click.text}}", "cta_url": "{{click.url}}" } },
+    { "id": "read", "on": "scroll", "percent": [25, 50, 75, 90] },
+    { "id": "video", "on": "video", "selector": "video", "progress_percent": [10, 25, 50, 75] },
+    { "id": "files", "on": "download", "extensions": ["pdf", "zip", "csv"] },
+    { "id": "newsletter", "on": "form_submit", "selector": "form#newsletter", "event": "subscribe_newsletter" },
+    { "id": "view_item", "on": "data_layer", "name": "view_item" },
+    { "id": "cart", "on": "data_layer", "name": "add_to_cart" }
+  ],
+  "funnels": [
+    { "id": "checkout", "name": "Checkout", "entry": "closed", "scope": "session", "window": "30m",
+      "steps": [
+        { "name": "Landing", "event": "page_view",
+          "when": [{ "var": "page.path", "op": "matches_regex", "value": "^/(index\\.html)?$" }] },
+        { "name": "Product detail", "event": "view_item" },
+        { "name": "Add to cart", "event": "add_to_cart", "within": "10m" },
+        { "name": "Checkout", "event": "click_cta",
+          "when": [{ "var": "params.cta_text", "op": "contains", "value": "checkout", "ignore_case": true }] }
+      ] }
+  ]
+}"#;
+
+const T0: f64 = 1_764_780_000_000.0;
+
+fn engine_on(config: &str, url: &str, stored: Option<Value>) -> Engine {
+    let decoded = decode(&Value::parse(config).unwrap(), &NativeHost::default());
+    assert_eq!(decoded.errors, vec![], "config errors");
+    let setup = Setup {
+        config: decoded.config,
+        page: Page::new(url, "Title", ""),
+        client_id: "c-1".into(),
+        user_agent: "Mozilla/5.0 (X11; Linux x86_64)".into(),
+        stored,
+    };
+    Engine::new(setup, Box::new(NativeHost::default()))
+}
+
+fn names(events: &[Event]) -> Vec<&str> {
+    events.iter().map(|e| e.name.as_str()).collect()
+}
+
+fn param<'a>(event: &'a Event, key: &str) -> &'a Value {
+    event.params.get(key).unwrap_or(&Value::Null)
+}
+
+fn push(json: &str) -> Value {
+    Value::parse(json).unwrap()
+}
+
+#[test]
+fn click_on_span_inside_cta_counts_for_the_cta() {
+    let mut e = engine_on(DEMO, "http://shop.test/", None);
+    let cta = FakeElement::new("a").attr("data-cta", "").attr("id", "hero").url("http://shop.test/product.html");
+    let span = FakeElement::new("span").text("  Shop the\n Trailrunner ").inside(cta.text("Shop the Trailrunner"));
+    let out = e.observe(&Observation::Click { target: &span }, T0);
+    assert_eq!(names(&out), ["click_cta"]);
+    assert_eq!(param(&out[0], "cta_text"), &Value::from("Shop the Trailrunner"));
+    assert_eq!(param(&out[0], "cta_url"), &Value::from("http://shop.test/product.html"));
+    assert_eq!(param(&out[0], "click_id"), &Value::from("hero"));
+}
+
+#[test]
+fn click_outside_any_cta_makes_no_event_and_explain_says_why() {
+    let mut e = engine_on(DEMO, "http://shop.test/", None);
+    let p = FakeElement::new("p").text("just text");
+    assert!(e.observe(&Observation::Click { target: &p }, T0).is_empty());
+    let why = e.explain("cta");
+    assert!(why.contains("not inside `[data-cta], .btn-primary`"), "{why}");
+}
+
+#[test]
+fn scroll_thresholds_fire_once_per_page_and_all_that_were_passed() {
+    let mut e = engine_on(DEMO, "http://shop.test/", None);
+    let at = |p: f64| Observation::Scroll { percent: p };
+    assert!(e.observe(&at(10.0), T0).is_empty());
+    let jump = e.observe(&at(80.0), T0 + 1.0);
+    let thresholds: Vec<&Value> = jump.iter().map(|ev| param(ev, "percent_scrolled")).collect();
+    assert_eq!(thresholds, [&Value::Num(25.0), &Value::Num(50.0), &Value::Num(75.0)]);
+    assert!(e.observe(&at(30.0), T0 + 2.0).is_empty());
+    assert!(e.observe(&at(79.0), T0 + 3.0).is_empty());
+    assert_eq!(names(&e.observe(&at(95.0), T0 + 4.0)), ["scroll_depth"]);
+}
+
+#[test]
+fn downloads_match_extensions_case_insensitively_with_query_and_fragment() {
+    let mut e = engine_on(DEMO, "http://shop.test/", None);
+    let cases = [
+        ("http://shop.test/files/REPORT.PDF?v=3#page=2", None, Some(("REPORT.PDF", "pdf"))),
+        ("http://shop.test/a/spec.pdf", None, Some(("spec.pdf", "pdf"))),
+        ("http://shop.test/export?format=csv", None, None),
+        ("http://shop.test/pdf/", None, None),
+        ("http://shop.test/get?id=7", Some("brochure.docx"), Some(("brochure.docx", "docx"))),
+    ];
+    for (url, download, expected) in cases {
+        let mut link = FakeElement::new("a").attr("href", url).url(url).text("Get it");
+        if let Some(name) = download {
+            link = link.attr("download", name);
+        }
+        let out = e.observe(&Observation::Click { target: &link }, T0);
+        let got: Vec<_> = out.iter().filter(|ev| ev.name == "file_download").collect();
+        match expected {
+            None => assert!(got.is_empty(), "{url} is not a download"),
+            Some((file, ext)) => {
+                assert_eq!(got.len(), 1, "{url}");
+                assert_eq!(param(got[0], "file_name"), &Value::from(file), "{url}");
+                assert_eq!(param(got[0], "file_extension"), &Value::from(ext), "{url}");
+                assert_eq!(param(got[0], "link_url"), &Value::from(url));
+            }
+        }
+    }
+}
+
+fn media(action: MediaAction, current_time: f64, video: &FakeElement) -> Observation<'_> {
+    Observation::Media(Media { key: 0, action, current_time, duration: 10.0, element: video })
+}
+
+#[test]
+fn video_start_progress_and_complete_each_once_per_playback() {
+    let mut e = engine_on(DEMO, "http://shop.test/product.html", None);
+    let video = FakeElement::new("video").attr("title", "Trailrunner in action").url("http://shop.test/v.webm");
+    let mut all = Vec::new();
+    for (action, t) in [
+        (MediaAction::Play, 0.0),
+        (MediaAction::Progress, 0.5),
+        (MediaAction::Progress, 1.2),
+        (MediaAction::Progress, 2.0),
+        (MediaAction::Play, 2.0),
+        (MediaAction::Progress, 2.6),
+        (MediaAction::Progress, 5.6),
+        (MediaAction::Progress, 5.7),
+    ] {
+        all.extend(e.observe(&media(action, t, &video), T0));
+    }
+    assert_eq!(names(&all), ["video_start", "video_progress", "video_progress", "video_progress"]);
+    let percents: Vec<&Value> = all[1..].iter().map(|ev| param(ev, "video_percent")).collect();
+    assert_eq!(percents, [&Value::Num(10.0), &Value::Num(25.0), &Value::Num(50.0)]);
+    assert_eq!(param(&all[0], "video_title"), &Value::from("Trailrunner in action"));
+    let end = e.observe(&media(MediaAction::Ended, 10.0, &video), T0);
+    assert_eq!(names(&end), ["video_complete"]);
+    // A replay is a new playback: it starts again.
+    assert_eq!(names(&e.observe(&media(MediaAction::Play, 0.0, &video), T0)), ["video_start"]);
+}
+
+#[test]
+fn form_submit_matches_the_selector_and_carries_the_form_id() {
+    let mut e = engine_on(DEMO, "http://shop.test/", None);
+    let form = FakeElement::new("form").attr("id", "newsletter").url("http://shop.test/thanks.html");
+    let out = e.observe(&Observation::Submit { form: &form }, T0);
+    assert_eq!(names(&out), ["subscribe_newsletter"]);
+    assert_eq!(param(&out[0], "form_id"), &Value::from("newsletter"));
+    let other = FakeElement::new("form").attr("id", "search");
+    assert!(e.observe(&Observation::Submit { form: &other }, T0).is_empty());
+}
+
+#[test]
+fn the_demo_funnel_steps_in_order_and_completes() {
+    let mut landing = engine_on(DEMO, "http://shop.test/", None);
+    let out = landing.observe(&Observation::PageView, T0);
+    assert_eq!(names(&out), ["page_view", "funnel_step"]);
+    assert_eq!(param(&out[1], "step"), &Value::Num(1.0));
+    assert_eq!(out[0].funnels, vec![("checkout".to_string(), 1)]);
+
+    // Progress survives a page load through the stored state.
+    let mut product = engine_on(DEMO, "http://shop.test/product.html", Some(landing.state()));
+    assert_eq!(names(&product.observe(&Observation::PageView, T0 + 1000.0)), ["page_view"]);
+    let out = product.observe(&Observation::DataLayer { push: &push(r#"{"event":"view_item","item_id":"t2"}"#) }, T0 + 2000.0);
+    assert_eq!(names(&out), ["view_item", "funnel_step"]);
+    assert_eq!(param(&out[0], "item_id"), &Value::from("t2"));
+    assert_eq!(param(&out[1], "step_name"), &Value::from("Product detail"));
+    assert_eq!(param(&out[1], "elapsed_ms"), &Value::Num(2000.0));
+
+    // Going back to the landing page does not restart the attempt in progress.
+    let mut again = engine_on(DEMO, "http://shop.test/", Some(product.state()));
+    assert_eq!(names(&again.observe(&Observation::PageView, T0 + 3000.0)), ["page_view"]);
+
+    let mut product = engine_on(DEMO, "http://shop.test/product.html", Some(again.state()));
+    product.observe(&Observation::PageView, T0 + 4000.0);
+    let out = product.observe(&Observation::DataLayer { push: &push(r#"{"event":"add_to_cart"}"#) }, T0 + 5000.0);
+    assert_eq!(names(&out), ["add_to_cart", "funnel_step"]);
+    assert_eq!(param(&out[1], "since_prior_ms"), &Value::Num(3000.0));
+
+    let link = FakeElement::new("a").attr("data-cta", "").text("Checkout").url("http://shop.test/checkout.html");
+    let out = product.observe(&Observation::Click { target: &link }, T0 + 6000.0);
+    assert_eq!(names(&out), ["click_cta", "funnel_step", "funnel_complete"]);
+    assert_eq!(param(&out[2], "elapsed_ms"), &Value::Num(6000.0));
+    let rows = product.progress(T0 + 7000.0);
+    let row = &rows.as_array()[0];
+    assert_eq!(row.get("step"), Some(&Value::Num(4.0)));
+    assert_eq!(row.get("complete"), Some(&Value::Bool(true)));
+    assert_eq!(row.get("next"), Some(&Value::Null));
+}
+
+#[test]
+fn a_step_outside_its_within_limit_ends_the_attempt() {
+    let mut e = engine_on(DEMO, "http://shop.test/", None);
+    e.observe(&Observation::PageView, T0);
+    e.observe(&Observation::DataLayer { push: &push(r#"{"event":"view_item"}"#) }, T0 + 1000.0);
+    // `within: 10m` is inclusive: exactly ten minutes still counts...
+    let mut inclusive = engine_on(DEMO, "http://shop.test/p", Some(e.state()));
+    let late = T0 + 1000.0 + 600_000.0;
+    let out = inclusive.observe(&Observation::DataLayer { push: &push(r#"{"event":"add_to_cart"}"#) }, late);
+    assert_eq!(names(&out), ["add_to_cart", "funnel_step"]);
+    // ...one millisecond more does not, and the attempt is over.
+    let mut too_late = engine_on(DEMO, "http://shop.test/p", Some(e.state()));
+    let out = too_late.observe(&Observation::DataLayer { push: &push(r#"{"event":"add_to_cart"}"#) }, late + 1.0);
+    assert_eq!(names(&out), ["add_to_cart"]);
+    assert_eq!(too_late.progress(late + 2.0).as_array()[0].get("step"), Some(&Value::Num(0.0)));
+}
+
+#[test]
+fn a_new_session_after_the_idle_timeout_ends_the_attempt() {
+    let mut e = engine_on(DEMO, "http://shop.test/", None);
+    e.observe(&Observation::PageView, T0);
+    let mut later = engine_on(DEMO, "http://shop.test/product.html", Some(e.state()));
+    let out = later.observe(&Observation::DataLayer { push: &push(r#"{"event":"view_item"}"#) }, T0 + 31.0 * 60_000.0);
+    assert_eq!(names(&out), ["view_item"]);
+    let started = later.state().path("session.started_at").cloned();
+    assert_eq!(started, Some(Value::Num(T0 + 31.0 * 60_000.0)), "a new session started");
+    assert_eq!(out[0].segment.get("returning"), Some(&Value::Bool(true)));
+}
+
+#[test]
+fn open_funnels_may_be_entered_at_any_step() {
+    let config = r#"{ "site": "s", "triggers": [ { "id": "dl", "on": "data_layer", "name": "b" } ],
+      "funnels": [ { "id": "f", "entry": "open", "steps": [
+        { "event": "a" }, { "event": "b" }, { "event": "page_view" } ] } ] }"#;
+    let mut e = engine_on(config, "http://s.test/", None);
+    let out = e.observe(&Observation::DataLayer { push: &push(r#"{"event":"b"}"#) }, T0);
+    assert_eq!(names(&out), ["b", "funnel_step"]);
+    assert_eq!(param(&out[1], "step"), &Value::Num(2.0));
+    // The closed twin ignores the same event.
+    let closed = config.replace("\"open\"", "\"closed\"");
+    let mut e = engine_on(&closed, "http://s.test/", None);
+    assert_eq!(names(&e.observe(&Observation::DataLayer { push: &push(r#"{"event":"b"}"#) }, T0)), ["b"]);
+}
+
+#[test]
+fn progress_saved_under_another_funnel_definition_is_not_applied() {
+    let mut e = engine_on(DEMO, "http://shop.test/", None);
+    e.observe(&Observation::PageView, T0);
+    let changed = DEMO.replace("\"Product detail\", \"event\": \"view_item\"", "\"Product detail\", \"event\": \"view_product\"");
+    let fresh = engine_on(&changed, "http://shop.test/product.html", Some(e.state()));
+    assert_eq!(fresh.progress(T0).as_array()[0].get("step"), Some(&Value::Num(0.0)));
+}
+
+#[test]
+fn every_event_has_a_unique_id_and_increasing_seq() {
+    let mut e = engine_on(DEMO, "http://shop.test/", None);
+    let mut all = e.observe(&Observation::PageView, T0);
+    for p in [30.0, 60.0, 80.0, 95.0] {
+        all.extend(e.observe(&Observation::Scroll { percent: p }, T0));
+    }
+    let mut ids: Vec<&str> = all.iter().map(|ev| ev.id.as_str()).collect();
+    let seqs: Vec<u64> = all.iter().map(|ev| ev.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), all.len());
+}
+
+#[test]
+fn data_layer_variables_read_the_merged_model() {
+    let config = r#"{ "site": "s",
+      "variables": { "plan": { "data_layer": "ecommerce.plan", "default": "free" } },
+      "triggers": [ { "id": "buy", "on": "data_layer", "name": "purchase",
+        "params": { "plan": "{{plan}}", "label": "plan={{plan}}" },
+        "when": [{ "var": "dl.ecommerce.value", "op": "gte", "value": 100 }] } ] }"#;
+    let mut e = engine_on(config, "http://s.test/", None);
+    e.observe(&Observation::DataLayer { push: &push(r#"{"ecommerce":{"plan":"team","value":50}}"#) }, T0);
+    assert!(e.observe(&Observation::DataLayer { push: &push(r#"{"event":"purchase"}"#) }, T0).is_empty());
+    let out = e.observe(&Observation::DataLayer { push: &push(r#"{"event":"purchase","ecommerce":{"value":120}}"#) }, T0);
+    assert_eq!(names(&out), ["purchase"]);
+    assert_eq!(param(&out[0], "plan"), &Value::from("team"));
+    assert_eq!(param(&out[0], "label"), &Value::from("plan=team"));
+}
+
+trait AsArray {
+    fn as_array(&self) -> &[Value];
+}
+
+impl AsArray for Value {
+    fn as_array(&self) -> &[Value] {
+        match self {
+            Value::Arr(items) => items,
+            _ => panic!("not an array: {self:?}"),
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! `cargo xtask demo`: a fresh build served by the collector, with the demo site.
+
+use std::env;
+
+use anyhow::{Context, Result};
+
+use crate::cmd::{cargo, run};
+use crate::config::Config;
+use crate::{build, tools, Repo};
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Builds, then runs the collector in the foreground until it is stopped.
+pub fn demo(repo: &Repo) -> Result<()> {
+    tools::setup(&repo.root)?;
+    build::build(repo, &Config::load(&repo.root)?)?;
+
+    let listen = env::var("MF_LISTEN").unwrap_or_else(|_| DEFAULT_LISTEN.to_owned());
+    println!("demo: open http://{listen}/ once the collector is listening, then in the console:");
+    println!("  microfunnel.progress()    where this visitor is in each funnel");
+    println!("  microfunnel.debug(true)   explain every event, trigger and funnel step");
+    println!("  microfunnel.events()      the events sent so far");
+    println!("demo: stored events are at http://{listen}/api/events; stop with Ctrl-C\n");
+
+    run(cargo().current_dir(&repo.root).args([
+        "run",
+        "--release",
+        "-p",
+        "microfunnel-collector",
+        "--",
+        "--listen",
+        &listen,
+        "--db",
+        "microfunnel.sqlite",
+        "--static",
+        "www",
+    ]))
+    .context("the collector stopped")
+}

@@ -1,0 +1,139 @@
+//! Measuring what a page downloads, and holding it to the budget in `wasm-pack.toml`.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use flate2::{write::GzEncoder, Compression};
+use serde::{Deserialize, Serialize};
+
+/// The contents of `size.json`.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub files: Vec<FileSize>,
+    pub total_raw: u64,
+    pub total_gzip: u64,
+    pub budget_gzip: u64,
+}
+
+/// One shipped file, in bytes.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileSize {
+    pub name: String,
+    pub raw: u64,
+    pub gzip: u64,
+}
+
+impl Report {
+    /// Measures `names` in `dir`, raw and gzipped at level 9.
+    pub fn measure(dir: &Path, names: &[String], budget_gzip: u64) -> Result<Report> {
+        let files = names
+            .iter()
+            .map(|name| {
+                let path = dir.join(name);
+                let bytes = fs::read(&path)
+                    .with_context(|| format!("failed to read `{}`", path.display()))?;
+                Ok(FileSize { name: name.clone(), raw: bytes.len() as u64, gzip: gzip_len(&bytes) })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let total_raw = files.iter().map(|f| f.raw).sum();
+        let total_gzip = files.iter().map(|f| f.gzip).sum();
+        Ok(Report { files, total_raw, total_gzip, budget_gzip })
+    }
+
+    /// The table printed after a build.
+    pub fn table(&self) -> String {
+        let mut out = format!("{:<20} {:>10} {:>10}\n", "file", "raw B", "gzip -9 B");
+        for file in &self.files {
+            out += &format!("{:<20} {:>10} {:>10}\n", file.name, file.raw, file.gzip);
+        }
+        out += &format!("{:<20} {:>10} {:>10}\n", "total", self.total_raw, self.total_gzip);
+        out + &format!("{:<20} {:>10} {:>10}", "budget", "", self.budget_gzip)
+    }
+
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_string_pretty(self)? + "\n";
+        fs::write(path, json).with_context(|| format!("failed to write `{}`", path.display()))
+    }
+
+    pub fn read(path: &Path) -> Result<Report> {
+        if !path.exists() {
+            bail!("`{}` does not exist: run `cargo xtask build` first", path.display());
+        }
+        let text = fs::read_to_string(path)
+            .with_context(|| format!("failed to read `{}`", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("failed to parse `{}`", path.display()))
+    }
+}
+
+/// Holds the measured total to `budget` bytes, printing the comparison either way.
+pub fn check(report: &Report, budget: u64) -> Result<()> {
+    let total = report.total_gzip;
+    if total > budget {
+        println!("size budget: {total} B gzip > {budget} B");
+        bail!(
+            "over the size budget by {} B gzip: shrink the tracker (see the table from \
+             `cargo xtask build`); the budget in wasm-pack.toml only goes down",
+            total - budget
+        );
+    }
+    println!("size budget: {total} B gzip <= {budget} B");
+    Ok(())
+}
+
+/// The length of `bytes` after `gzip -9`.
+fn gzip_len(bytes: &[u8]) -> u64 {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    // Writing into a Vec cannot fail.
+    encoder.write_all(bytes).and_then(|()| encoder.finish()).map_or(0, |gz| gz.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(gzips: &[u64], budget: u64) -> Report {
+        let files: Vec<FileSize> = gzips
+            .iter()
+            .enumerate()
+            .map(|(i, &gzip)| FileSize { name: format!("f{i}"), raw: gzip * 3, gzip })
+            .collect();
+        let total_raw = files.iter().map(|f| f.raw).sum();
+        Report { files, total_raw, total_gzip: gzips.iter().sum(), budget_gzip: budget }
+    }
+
+    #[test]
+    fn check_passes_at_exactly_the_budget() {
+        assert!(check(&report(&[100, 200], 300), 300).is_ok());
+    }
+
+    #[test]
+    fn check_fails_one_byte_over_the_budget() {
+        let err = check(&report(&[100, 201], 300), 300).unwrap_err();
+        assert!(err.to_string().contains("by 1 B"), "{err}");
+    }
+
+    #[test]
+    fn gzip_shrinks_repetitive_input_and_counts_its_header() {
+        assert!(gzip_len(&[b'a'; 10_000]) < 100);
+        // A gzip stream has an 18-byte header and trailer around even empty input.
+        assert!(gzip_len(b"") >= 18);
+    }
+
+    #[test]
+    fn measure_sums_files_and_round_trips_through_json() {
+        let dir = std::env::temp_dir().join(format!("xtask-size-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("a.js"), "x".repeat(1000)).unwrap();
+        fs::write(dir.join("b.wasm"), [0u8, 97, 115, 109]).unwrap();
+        let names = ["a.js".to_string(), "b.wasm".to_string()];
+        let measured = Report::measure(&dir, &names, 60_000).unwrap();
+        assert_eq!(measured.total_raw, 1004);
+        assert_eq!(measured.total_gzip, measured.files[0].gzip + measured.files[1].gzip);
+
+        measured.write(&dir.join("size.json")).unwrap();
+        assert_eq!(Report::read(&dir.join("size.json")).unwrap(), measured);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
