@@ -127,13 +127,13 @@ impl Condition {
             return host.regex_find(&operand, self.ignore_case, &text);
         }
         let (text, operand) = if self.ignore_case {
-            (text.to_lowercase(), operand.to_lowercase())
+            (host.lowercase(&text), host.lowercase(&operand))
         } else {
             (text, operand)
         };
         match self.op {
             Op::Equals => text == operand,
-            Op::Contains => text.contains(&operand),
+            Op::Contains => crate::text::contains(&text, &operand),
             Op::StartsWith => text.starts_with(&operand),
             _ => text.ends_with(&operand),
         }

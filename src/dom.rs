@@ -34,10 +34,10 @@ pub fn clean_text(raw: &str, max: usize) -> String {
             break;
         }
     }
-    match out.char_indices().nth(max) {
-        Some((cut, _)) => out[..cut].to_string(),
-        None => out,
+    if let Some((cut, _)) = out.char_indices().nth(max) {
+        out.truncate(cut);
     }
+    out
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -107,7 +107,9 @@ pub mod fake {
                 let (name, tail) = body.split_at(end);
                 let ok = match kind {
                     "#" => self.get("id") == Some(name),
-                    "." => self.get("class").is_some_and(|c| c.split_whitespace().any(|x| x == name)),
+                    "." => {
+                        self.get("class").is_some_and(|c| c.split_whitespace().any(|x| x == name))
+                    }
                     _ => self.get(name.trim_end_matches(']')).is_some(),
                 };
                 if !ok {

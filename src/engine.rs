@@ -14,7 +14,6 @@ use crate::json::Value;
 use crate::segment::{segment, Visit};
 use crate::session::Session;
 use crate::trigger::{recognise, Observation, PageMemory, Recognised};
-use std::collections::VecDeque;
 
 /// How many recent events `microfunnel.events()` shows.
 pub const RECENT_EVENTS: usize = 100;
@@ -50,14 +49,15 @@ pub struct Engine {
     debug: bool,
     log: Vec<String>,
     explanations: Vec<(String, String)>,
-    recent: VecDeque<Event>,
+    recent: Vec<Event>,
     dirty: bool,
 }
 
 impl Engine {
     /// Starts the engine for a page load, restoring the session and funnel progress.
     pub fn new(setup: Setup, host: Box<dyn Host>) -> Engine {
-        let fingerprints: Vec<String> = setup.config.funnels.iter().map(funnel::fingerprint).collect();
+        let fingerprints: Vec<String> =
+            setup.config.funnels.iter().map(funnel::fingerprint).collect();
         let stored = setup.stored.unwrap_or_default();
         let session = stored.get("session").and_then(Session::from_value);
         let attempts = setup
@@ -65,7 +65,11 @@ impl Engine {
             .funnels
             .iter()
             .zip(&fingerprints)
-            .map(|(f, fp)| stored.path(&format!("funnels.{}", f.id)).and_then(|v| Attempt::from_value(v, f, fp)))
+            .map(|(f, fp)| {
+                stored
+                    .path(&format!("funnels.{}", f.id))
+                    .and_then(|v| Attempt::from_value(v, f, fp))
+            })
             .collect();
         let page_key = host.random_id();
         Engine {
@@ -84,7 +88,7 @@ impl Engine {
             debug: false,
             log: Vec::new(),
             explanations: Vec::new(),
-            recent: VecDeque::new(),
+            recent: Vec::new(),
             dirty: false,
         }
     }
@@ -145,9 +149,9 @@ impl Engine {
         }
         for event in &out {
             if self.recent.len() == RECENT_EVENTS {
-                self.recent.pop_front();
+                self.recent.remove(0);
             }
-            self.recent.push_back(event.clone());
+            self.recent.push(event.clone());
         }
         out
     }
@@ -173,7 +177,13 @@ impl Engine {
         self.dirty = true;
     }
 
-    fn run_trigger(&mut self, index: usize, observation: &Observation<'_>, now: f64, made: &mut Vec<Event>) {
+    fn run_trigger(
+        &mut self,
+        index: usize,
+        observation: &Observation<'_>,
+        now: f64,
+        made: &mut Vec<Event>,
+    ) {
         let trigger = &self.config.triggers[index];
         let candidates = match recognise(trigger, index, observation, &mut self.memory) {
             Recognised::OtherKind => return,
@@ -285,7 +295,10 @@ impl Engine {
             self.dirty = true;
             let step = &funnel.steps[t.step - 1];
             if self.debug {
-                self.log.push(format!("funnel `{}` reached step {} `{}`", funnel.id, t.step, step.name));
+                self.log.push(format!(
+                    "funnel `{}` reached step {} `{}`",
+                    funnel.id, t.step, step.name
+                ));
             }
             let params = Value::Obj(vec![
                 ("funnel".into(), funnel.id.as_str().into()),
@@ -322,7 +335,9 @@ impl Engine {
                 let step = attempt.as_ref().map_or(0, |a| a.step);
                 let next = f.steps.get(step);
                 let left = match (&attempt, f.window_ms) {
-                    (Some(a), Some(w)) if !a.complete => Value::Num((a.entered_at + w - now).max(0.0)),
+                    (Some(a), Some(w)) if !a.complete => {
+                        Value::Num((a.entered_at + w - now).max(0.0))
+                    }
                     _ => Value::Null,
                 };
                 Value::Obj(vec![
@@ -330,7 +345,11 @@ impl Engine {
                     ("name".into(), f.name.as_str().into()),
                     ("step".into(), Value::Num(step as f64)),
                     ("steps".into(), Value::Num(f.steps.len() as f64)),
-                    ("step_name".into(), step.checked_sub(1).map_or(Value::Null, |i| f.steps[i].name.as_str().into())),
+                    (
+                        "step_name".into(),
+                        step.checked_sub(1)
+                            .map_or(Value::Null, |i| f.steps[i].name.as_str().into()),
+                    ),
                     ("next".into(), next.map_or(Value::Null, |s| s.name.as_str().into())),
                     ("next_event".into(), next.map_or(Value::Null, |s| s.event.as_str().into())),
                     ("complete".into(), attempt.as_ref().is_some_and(|a| a.complete).into()),
@@ -346,7 +365,8 @@ impl Engine {
         if let Some((_, text)) = self.explanations.iter().find(|(k, _)| k == id) {
             return format!("`{id}` {text}");
         }
-        let known = self.config.triggers.iter().any(|t| t.id == id) || self.config.funnels.iter().any(|f| f.id == id);
+        let known = self.config.triggers.iter().any(|t| t.id == id)
+            || self.config.funnels.iter().any(|f| f.id == id);
         if known {
             format!("`{id}` has not seen a matching observation on this page yet")
         } else {

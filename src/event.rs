@@ -42,17 +42,21 @@ impl Page {
 
 /// The hostname and the path of an absolute URL; the path without query or fragment.
 pub fn split_url(url: &str) -> (&str, &str) {
-    let after_scheme = url.find("://").map(|i| &url[i + 3..]).unwrap_or(url);
+    // `get` rather than indexing: the positions come from `find`, so they are always char
+    // boundaries, and `get` keeps the panic machinery of string slicing out of the wasm.
+    let after_scheme = crate::text::find(url, "://").and_then(|i| url.get(i + 3..)).unwrap_or(url);
     let host_end = after_scheme.find(['/', '?', '#']).unwrap_or(after_scheme.len());
-    let authority = &after_scheme[..host_end];
+    let (authority, rest) = after_scheme.split_at_checked(host_end).unwrap_or((after_scheme, ""));
     let host = authority.rsplit('@').next().unwrap_or(authority);
     let host = match host.rfind(':') {
-        Some(i) if !host.ends_with(']') => &host[..i],
+        Some(i) if !host.ends_with(']') => host.get(..i).unwrap_or(host),
         _ => host,
     };
-    let rest = &after_scheme[host_end..];
     let path_end = rest.find(['?', '#']).unwrap_or(rest.len());
-    let path = if path_end == 0 { "/" } else { &rest[..path_end] };
+    let path = match rest.get(..path_end) {
+        Some(path) if !path.is_empty() => path,
+        _ => "/",
+    };
     (host, path)
 }
 

@@ -140,7 +140,11 @@ fn enter(
 /// A fingerprint of a funnel's definition, so that progress saved under one definition is not
 /// applied to a changed one.
 pub fn fingerprint(funnel: &Funnel) -> String {
-    let mut text = format!("{}|{:?}|", funnel.id, funnel.entry);
+    let entry = match funnel.entry {
+        Entry::Closed => "closed",
+        Entry::Open => "open",
+    };
+    let mut text = format!("{}|{entry}|", funnel.id);
     text.push_str(&Value::Num(funnel.window_ms.unwrap_or(0.0)).to_json());
     for step in &funnel.steps {
         text.push('|');

@@ -15,6 +15,8 @@ pub trait Host {
     fn cookie(&self, name: &str) -> Option<String>;
     /// A new random id of about 80 bits, in lowercase base 36.
     fn random_id(&self) -> String;
+    /// Text in lowercase, by the full Unicode rules (the page's `toLowerCase`).
+    fn lowercase(&self, text: &str) -> String;
 }
 
 /// The native host: the `regex` crate, lenient selectors, and cookies from a list.
@@ -53,6 +55,10 @@ impl Host for NativeHost {
 
     fn cookie(&self, name: &str) -> Option<String> {
         self.cookies.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    fn lowercase(&self, text: &str) -> String {
+        text.to_lowercase()
     }
 
     fn random_id(&self) -> String {

@@ -99,7 +99,7 @@ impl Value {
     pub fn to_number(&self) -> Option<f64> {
         match self {
             Value::Num(n) => Some(*n),
-            Value::Str(s) => s.trim().parse().ok(),
+            Value::Str(s) => parse_number(s.trim()),
             Value::Bool(b) => Some(f64::from(u8::from(*b))),
             _ => None,
         }
@@ -227,11 +227,81 @@ fn write_number(n: f64, out: &mut String) {
         frac /= 10;
         digits -= 1;
     }
-    let text = frac.to_string();
-    for _ in text.len()..digits {
+    let width = if frac >= 100 {
+        3
+    } else if frac >= 10 {
+        2
+    } else {
+        1
+    };
+    for _ in width..digits {
         out.push('0');
     }
-    out.push_str(&text);
+    write_u64(frac, out);
+}
+
+/// Parses a decimal number (`-12`, `3.5`, `1e3`) without `f64::from_str`, whose exact
+/// algorithm brings ten kilobytes of tables into the wasm. The result may differ from the
+/// correctly rounded value in the last bit, which no comparison of tracked values can notice.
+pub fn parse_number(text: &str) -> Option<f64> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let negative = bytes.first() == Some(&b'-');
+    if negative || bytes.first() == Some(&b'+') {
+        i += 1;
+    }
+    let mut mantissa = 0f64;
+    let mut scale = 0i32;
+    let mut digits = 0;
+    let mut seen_point = false;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10.0 + f64::from(b - b'0');
+                digits += 1;
+                if seen_point {
+                    scale -= 1;
+                }
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if digits == 0 {
+        return None;
+    }
+    if let Some(b'e' | b'E') = bytes.get(i) {
+        let exponent = parse_exponent(&bytes[i + 1..])?;
+        scale = scale.checked_add(exponent)?;
+        i = bytes.len();
+    }
+    if i != bytes.len() {
+        return None;
+    }
+    let magnitude = if scale >= 0 { mantissa * pow10(scale) } else { mantissa / pow10(-scale) };
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+fn parse_exponent(bytes: &[u8]) -> Option<i32> {
+    let (negative, digits) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        b'+' => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() || digits.len() > 4 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = digits.iter().fold(0i32, |n, d| n * 10 + i32::from(d - b'0'));
+    Some(if negative { -n } else { n })
+}
+
+fn pow10(n: i32) -> f64 {
+    let mut result = 1.0;
+    for _ in 0..n.min(400) {
+        result *= 10.0;
+    }
+    result
 }
 
 fn write_u64(n: u64, out: &mut String) {
@@ -284,7 +354,9 @@ impl Value {
             serde_json::Value::Bool(b) => Value::Bool(*b),
             serde_json::Value::Number(n) => Value::Num(n.as_f64().unwrap_or(0.0)),
             serde_json::Value::String(s) => Value::Str(s.clone()),
-            serde_json::Value::Array(items) => Value::Arr(items.iter().map(Value::from_serde).collect()),
+            serde_json::Value::Array(items) => {
+                Value::Arr(items.iter().map(Value::from_serde).collect())
+            }
             serde_json::Value::Object(map) => {
                 Value::Obj(map.iter().map(|(k, v)| (k.clone(), Value::from_serde(v))).collect())
             }
@@ -318,6 +390,17 @@ mod tests {
         ];
         for (n, text) in cases {
             assert_eq!(Value::Num(n).to_json(), text, "writing {n}");
+        }
+    }
+
+    #[test]
+    fn numbers_parse_like_javascript_number_for_plain_decimals() {
+        let cases = ["0", "129", "-2.5", "3.14159", "1e3", "2.5E-2", "+7", "0.1", "100.000"];
+        for text in cases {
+            assert_eq!(parse_number(text), text.parse::<f64>().ok(), "{text}");
+        }
+        for bad in ["", "-", ".", "1.2.3", "12px", "e5", "1e", "NaN"] {
+            assert_eq!(parse_number(bad), None, "{bad}");
         }
     }
 

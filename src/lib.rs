@@ -15,6 +15,7 @@ pub mod json;
 pub mod segment;
 pub mod session;
 pub mod template;
+pub mod text;
 pub mod trigger;
 
 #[cfg(target_arch = "wasm32")]

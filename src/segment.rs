@@ -7,6 +7,7 @@
 
 use crate::event::{query_param, split_url};
 use crate::json::Value;
+use crate::text::contains;
 
 /// What the segment is computed from.
 pub struct Visit<'a> {
@@ -36,16 +37,18 @@ pub fn segment(visit: &Visit<'_>) -> Value {
 /// `mobile`, `tablet` or `desktop`, from the user agent.
 pub fn device(user_agent: &str) -> &'static str {
     let ua = user_agent.to_ascii_lowercase();
-    if ua.contains("ipad") || ua.contains("tablet") || (ua.contains("android") && !ua.contains("mobile")) {
+    let has = |needle| contains(&ua, needle);
+    if has("ipad") || has("tablet") || (has("android") && !has("mobile")) {
         "tablet"
-    } else if ua.contains("mobi") || ua.contains("iphone") || ua.contains("android") {
+    } else if has("mobi") || has("iphone") || has("android") {
         "mobile"
     } else {
         "desktop"
     }
 }
 
-const SEARCH_ENGINES: &[&str] = &["google.", "bing.", "duckduckgo.", "yahoo.", "ecosia.", "baidu.", "yandex."];
+const SEARCH_ENGINES: &[&str] =
+    &["google.", "bing.", "duckduckgo.", "yahoo.", "ecosia.", "baidu.", "yandex."];
 
 fn traffic(url: &str, referrer: &str) -> (String, String, String) {
     let campaign = query_param(url, "utm_campaign").unwrap_or_default();
@@ -53,7 +56,9 @@ fn traffic(url: &str, referrer: &str) -> (String, String, String) {
         let medium = query_param(url, "utm_medium").unwrap_or_else(|| "(not set)".into());
         return (source, medium, campaign);
     }
-    for (id, source, medium) in [("gclid", "google", "cpc"), ("fbclid", "facebook", "social"), ("msclkid", "bing", "cpc")] {
+    for (id, source, medium) in
+        [("gclid", "google", "cpc"), ("fbclid", "facebook", "social"), ("msclkid", "bing", "cpc")]
+    {
         if query_param(url, id).is_some() {
             return (source.into(), medium.into(), campaign);
         }
@@ -63,8 +68,8 @@ fn traffic(url: &str, referrer: &str) -> (String, String, String) {
     if referrer.is_empty() || ref_host == own_host {
         return ("(direct)".into(), "(none)".into(), campaign);
     }
-    let host = ref_host.trim_start_matches("www.");
-    let engine = SEARCH_ENGINES.iter().find(|e| host.contains(*e));
+    let host = ref_host.strip_prefix("www.").unwrap_or(ref_host);
+    let engine = SEARCH_ENGINES.iter().find(|e| contains(host, e));
     match engine {
         Some(e) => (e.trim_end_matches('.').into(), "organic".into(), campaign),
         None => (host.into(), "referral".into(), campaign),
@@ -76,12 +81,20 @@ mod tests {
     use super::*;
 
     fn visit<'a>(url: &'a str, referrer: &'a str) -> Value {
-        segment(&Visit { url, referrer, user_agent: "Mozilla/5.0 (X11; Linux x86_64)", returning: false })
+        segment(&Visit {
+            url,
+            referrer,
+            user_agent: "Mozilla/5.0 (X11; Linux x86_64)",
+            returning: false,
+        })
     }
 
     #[test]
     fn utm_parameters_win_over_the_referrer() {
-        let s = visit("https://s.example/?utm_source=news&utm_medium=email&utm_campaign=spring", "https://www.google.com/");
+        let s = visit(
+            "https://s.example/?utm_source=news&utm_medium=email&utm_campaign=spring",
+            "https://www.google.com/",
+        );
         assert_eq!(s.get("source"), Some(&"news".into()));
         assert_eq!(s.get("medium"), Some(&"email".into()));
         assert_eq!(s.get("campaign"), Some(&"spring".into()));
@@ -91,7 +104,10 @@ mod tests {
     fn click_ids_search_engines_referrals_and_direct() {
         assert_eq!(visit("https://s.example/?gclid=x", "").get("medium"), Some(&"cpc".into()));
         let organic = visit("https://s.example/", "https://www.google.co.uk/search");
-        assert_eq!((organic.get("source"), organic.get("medium")), (Some(&"google".into()), Some(&"organic".into())));
+        assert_eq!(
+            (organic.get("source"), organic.get("medium")),
+            (Some(&"google".into()), Some(&"organic".into()))
+        );
         let referral = visit("https://s.example/", "https://blog.example.org/post");
         assert_eq!(referral.get("source"), Some(&"blog.example.org".into()));
         let internal = visit("https://s.example/b", "https://s.example/a");

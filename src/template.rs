@@ -2,6 +2,7 @@
 
 use crate::condition::Vars;
 use crate::json::Value;
+use crate::text::split_once;
 
 /// A parsed template: literal text and variable references.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,20 +22,19 @@ impl Template {
     pub fn parse(text: &str) -> Result<Template, String> {
         let mut parts = Vec::new();
         let mut rest = text;
-        while let Some(start) = rest.find("{{") {
-            if start > 0 {
-                parts.push(Part::Text(rest[..start].to_string()));
+        while let Some((before, after)) = split_once(rest, "{{") {
+            if !before.is_empty() {
+                parts.push(Part::Text(before.to_string()));
             }
-            let after = &rest[start + 2..];
-            let Some(end) = after.find("}}") else {
+            let Some((name, tail)) = split_once(after, "}}") else {
                 return Err(format!("`{text}` has a `{{{{` without its `}}}}`"));
             };
-            let name = after[..end].trim();
+            let name = name.trim();
             if name.is_empty() {
                 return Err(format!("`{text}` has an empty `{{{{}}}}`"));
             }
             parts.push(Part::Var(name.to_string()));
-            rest = &after[end + 2..];
+            rest = tail;
         }
         if !rest.is_empty() {
             parts.push(Part::Text(rest.to_string()));
@@ -91,7 +91,10 @@ mod tests {
     #[test]
     fn a_single_reference_keeps_its_type() {
         assert_eq!(Template::parse("{{price}}").unwrap().render(&Fixed), Value::Num(129.0));
-        assert_eq!(Template::parse("{{ click.text }}").unwrap().render(&Fixed), "Start trial".into());
+        assert_eq!(
+            Template::parse("{{ click.text }}").unwrap().render(&Fixed),
+            "Start trial".into()
+        );
     }
 
     #[test]

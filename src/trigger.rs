@@ -120,9 +120,10 @@ pub fn recognise<'a>(
             Recognised::Yes(vec![candidate(trigger, "page_view", Value::obj(), Value::obj(), None)])
         }
         (TriggerKind::Click, Observation::Click { target }) => click(trigger, *target),
-        (TriggerKind::Download { extensions, download_attribute }, Observation::Click { target }) => {
-            download(trigger, *target, extensions, *download_attribute)
-        }
+        (
+            TriggerKind::Download { extensions, download_attribute },
+            Observation::Click { target },
+        ) => download(trigger, *target, extensions, *download_attribute),
         (TriggerKind::Scroll { percent }, Observation::Scroll { percent: now }) => {
             scroll(trigger, index, percent, *now, memory)
         }
@@ -130,7 +131,9 @@ pub fn recognise<'a>(
             video(trigger, index, progress_percent, media, memory)
         }
         (TriggerKind::FormSubmit, Observation::Submit { form }) => submit(trigger, *form),
-        (TriggerKind::DataLayer { name }, Observation::DataLayer { push }) => data_layer(trigger, name, push),
+        (TriggerKind::DataLayer { name }, Observation::DataLayer { push }) => {
+            data_layer(trigger, name, push)
+        }
         _ => Recognised::OtherKind,
     }
 }
@@ -209,7 +212,8 @@ fn download<'a>(
     let Some(url) = link.url() else { return Recognised::No("the link has no URL".into()) };
     let (_, path) = split_url(&url);
     let file_name = path.rsplit('/').next().unwrap_or("");
-    let file_name = link.attr("download").filter(|d| !d.is_empty()).unwrap_or(file_name.to_string());
+    let file_name =
+        link.attr("download").filter(|d| !d.is_empty()).unwrap_or(file_name.to_string());
     let extension = match file_name.rsplit_once('.') {
         Some((_, ext)) => ext.to_ascii_lowercase(),
         None => String::new(),
@@ -309,7 +313,11 @@ fn video<'a>(
     }
     let prefix = trigger.event.clone().unwrap_or_else(|| "video".to_string());
     let url = media.element.url().unwrap_or_default();
-    let title = media.element.attr("title").or_else(|| media.element.attr("aria-label")).unwrap_or_default();
+    let title = media
+        .element
+        .attr("title")
+        .or_else(|| media.element.attr("aria-label"))
+        .unwrap_or_default();
     let out = events
         .into_iter()
         .map(|(what, percent)| {
@@ -356,7 +364,11 @@ fn submit<'a>(trigger: &Trigger, form: &dyn Element) -> Recognised<'a> {
     ]);
     let params = params_from(
         &vars,
-        &[("form_id", "form.id"), ("form_name", "form.name"), ("form_destination", "form.destination")],
+        &[
+            ("form_id", "form.id"),
+            ("form_name", "form.name"),
+            ("form_destination", "form.destination"),
+        ],
     );
     Recognised::Yes(vec![candidate(trigger, "form_submit", vars, params, Some(form))])
 }

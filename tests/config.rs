@@ -11,9 +11,11 @@ fn errors(config: &str) -> Vec<String> {
 
 #[test]
 fn a_typo_in_a_key_names_the_path_and_suggests_the_key() {
-    let errs = errors(r#"{ "site": "s", "triggers": [
+    let errs = errors(
+        r#"{ "site": "s", "triggers": [
         { "id": "ok", "on": "page_view" },
-        { "id": "typo", "on": "click", "selectr": "a" } ] }"#);
+        { "id": "typo", "on": "click", "selectr": "a" } ] }"#,
+    );
     assert_eq!(errs, ["triggers[1].selectr: unknown key `selectr` (did you mean `selector`?)"]);
 }
 
@@ -31,16 +33,27 @@ fn broken_triggers_are_left_out_and_valid_ones_kept() {
     let paths: Vec<&str> = decoded.errors.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(
         paths,
-        ["triggers[1].on", "triggers[2].when[0].op", "triggers[3].when[0].value", "triggers[4].percent[1]", "triggers[5]"]
+        [
+            "triggers[1].on",
+            "triggers[2].when[0].op",
+            "triggers[3].when[0].value",
+            "triggers[4].percent[1]",
+            "triggers[5]"
+        ]
     );
     let ids: Vec<&str> = decoded.config.triggers.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(ids, ["ok", "ok2"]);
-    assert_eq!(decoded.config.triggers[1].kind, TriggerKind::Scroll { percent: vec![25.0, 50.0, 75.0, 90.0] });
+    assert_eq!(
+        decoded.config.triggers[1].kind,
+        TriggerKind::Scroll { percent: vec![25.0, 50.0, 75.0, 90.0] }
+    );
 }
 
 #[test]
 fn wrong_types_name_what_was_found() {
-    let errs = errors(r#"{ "site": 7, "triggers": {}, "collector": { "batch": { "max_events": "20" } } }"#);
+    let errs = errors(
+        r#"{ "site": 7, "triggers": {}, "collector": { "batch": { "max_events": "20" } } }"#,
+    );
     assert_eq!(
         errs,
         [
@@ -54,10 +67,12 @@ fn wrong_types_name_what_was_found() {
 
 #[test]
 fn funnel_problems_name_the_step() {
-    let errs = errors(r#"{ "site": "s", "funnels": [
+    let errs = errors(
+        r#"{ "site": "s", "funnels": [
         { "id": "f", "window": "soon", "steps": [ { "event": "a" } ] },
         { "id": "g", "steps": [ { "event": "a" }, { "name": "no event" }, { "event": "c", "within": "5x" } ] },
-        { "id": "h", "steps": [] } ] }"#);
+        { "id": "h", "steps": [] } ] }"#,
+    );
     assert_eq!(
         errs,
         [
@@ -71,11 +86,16 @@ fn funnel_problems_name_the_step() {
 
 #[test]
 fn duplicate_ids_and_bad_event_names_are_errors() {
-    let errs = errors(r#"{ "site": "s", "triggers": [
+    let errs = errors(
+        r#"{ "site": "s", "triggers": [
         { "id": "a", "on": "page_view" }, { "id": "a", "on": "page_view" },
-        { "id": "b", "on": "click", "event": "9lives" } ] }"#);
+        { "id": "b", "on": "click", "event": "9lives" } ] }"#,
+    );
     assert_eq!(errs.len(), 2, "{errs:?}");
-    assert!(errs[0].starts_with("triggers[2].event: `9lives` is not a valid event name"), "{errs:?}");
+    assert!(
+        errs[0].starts_with("triggers[2].event: `9lives` is not a valid event name"),
+        "{errs:?}"
+    );
     assert_eq!(errs[1], "triggers: id `a` is used more than once");
 }
 

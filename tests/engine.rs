@@ -66,8 +66,13 @@ fn push(json: &str) -> Value {
 #[test]
 fn click_on_span_inside_cta_counts_for_the_cta() {
     let mut e = engine_on(DEMO, "http://shop.test/", None);
-    let cta = FakeElement::new("a").attr("data-cta", "").attr("id", "hero").url("http://shop.test/product.html");
-    let span = FakeElement::new("span").text("  Shop the\n Trailrunner ").inside(cta.text("Shop the Trailrunner"));
+    let cta = FakeElement::new("a")
+        .attr("data-cta", "")
+        .attr("id", "hero")
+        .url("http://shop.test/product.html");
+    let span = FakeElement::new("span")
+        .text("  Shop the\n Trailrunner ")
+        .inside(cta.text("Shop the Trailrunner"));
     let out = e.observe(&Observation::Click { target: &span }, T0);
     assert_eq!(names(&out), ["click_cta"]);
     assert_eq!(param(&out[0], "cta_text"), &Value::from("Shop the Trailrunner"));
@@ -133,7 +138,9 @@ fn media(action: MediaAction, current_time: f64, video: &FakeElement) -> Observa
 #[test]
 fn video_start_progress_and_complete_each_once_per_playback() {
     let mut e = engine_on(DEMO, "http://shop.test/product.html", None);
-    let video = FakeElement::new("video").attr("title", "Trailrunner in action").url("http://shop.test/v.webm");
+    let video = FakeElement::new("video")
+        .attr("title", "Trailrunner in action")
+        .url("http://shop.test/v.webm");
     let mut all = Vec::new();
     for (action, t) in [
         (MediaAction::Play, 0.0),
@@ -160,7 +167,8 @@ fn video_start_progress_and_complete_each_once_per_playback() {
 #[test]
 fn form_submit_matches_the_selector_and_carries_the_form_id() {
     let mut e = engine_on(DEMO, "http://shop.test/", None);
-    let form = FakeElement::new("form").attr("id", "newsletter").url("http://shop.test/thanks.html");
+    let form =
+        FakeElement::new("form").attr("id", "newsletter").url("http://shop.test/thanks.html");
     let out = e.observe(&Observation::Submit { form: &form }, T0);
     assert_eq!(names(&out), ["subscribe_newsletter"]);
     assert_eq!(param(&out[0], "form_id"), &Value::from("newsletter"));
@@ -179,7 +187,10 @@ fn the_demo_funnel_steps_in_order_and_completes() {
     // Progress survives a page load through the stored state.
     let mut product = engine_on(DEMO, "http://shop.test/product.html", Some(landing.state()));
     assert_eq!(names(&product.observe(&Observation::PageView, T0 + 1000.0)), ["page_view"]);
-    let out = product.observe(&Observation::DataLayer { push: &push(r#"{"event":"view_item","item_id":"t2"}"#) }, T0 + 2000.0);
+    let out = product.observe(
+        &Observation::DataLayer { push: &push(r#"{"event":"view_item","item_id":"t2"}"#) },
+        T0 + 2000.0,
+    );
     assert_eq!(names(&out), ["view_item", "funnel_step"]);
     assert_eq!(param(&out[0], "item_id"), &Value::from("t2"));
     assert_eq!(param(&out[1], "step_name"), &Value::from("Product detail"));
@@ -191,11 +202,17 @@ fn the_demo_funnel_steps_in_order_and_completes() {
 
     let mut product = engine_on(DEMO, "http://shop.test/product.html", Some(again.state()));
     product.observe(&Observation::PageView, T0 + 4000.0);
-    let out = product.observe(&Observation::DataLayer { push: &push(r#"{"event":"add_to_cart"}"#) }, T0 + 5000.0);
+    let out = product.observe(
+        &Observation::DataLayer { push: &push(r#"{"event":"add_to_cart"}"#) },
+        T0 + 5000.0,
+    );
     assert_eq!(names(&out), ["add_to_cart", "funnel_step"]);
     assert_eq!(param(&out[1], "since_prior_ms"), &Value::Num(3000.0));
 
-    let link = FakeElement::new("a").attr("data-cta", "").text("Checkout").url("http://shop.test/checkout.html");
+    let link = FakeElement::new("a")
+        .attr("data-cta", "")
+        .text("Checkout")
+        .url("http://shop.test/checkout.html");
     let out = product.observe(&Observation::Click { target: &link }, T0 + 6000.0);
     assert_eq!(names(&out), ["click_cta", "funnel_step", "funnel_complete"]);
     assert_eq!(param(&out[2], "elapsed_ms"), &Value::Num(6000.0));
@@ -214,11 +231,13 @@ fn a_step_outside_its_within_limit_ends_the_attempt() {
     // `within: 10m` is inclusive: exactly ten minutes still counts...
     let mut inclusive = engine_on(DEMO, "http://shop.test/p", Some(e.state()));
     let late = T0 + 1000.0 + 600_000.0;
-    let out = inclusive.observe(&Observation::DataLayer { push: &push(r#"{"event":"add_to_cart"}"#) }, late);
+    let out = inclusive
+        .observe(&Observation::DataLayer { push: &push(r#"{"event":"add_to_cart"}"#) }, late);
     assert_eq!(names(&out), ["add_to_cart", "funnel_step"]);
     // ...one millisecond more does not, and the attempt is over.
     let mut too_late = engine_on(DEMO, "http://shop.test/p", Some(e.state()));
-    let out = too_late.observe(&Observation::DataLayer { push: &push(r#"{"event":"add_to_cart"}"#) }, late + 1.0);
+    let out = too_late
+        .observe(&Observation::DataLayer { push: &push(r#"{"event":"add_to_cart"}"#) }, late + 1.0);
     assert_eq!(names(&out), ["add_to_cart"]);
     assert_eq!(too_late.progress(late + 2.0).as_array()[0].get("step"), Some(&Value::Num(0.0)));
 }
@@ -228,7 +247,10 @@ fn a_new_session_after_the_idle_timeout_ends_the_attempt() {
     let mut e = engine_on(DEMO, "http://shop.test/", None);
     e.observe(&Observation::PageView, T0);
     let mut later = engine_on(DEMO, "http://shop.test/product.html", Some(e.state()));
-    let out = later.observe(&Observation::DataLayer { push: &push(r#"{"event":"view_item"}"#) }, T0 + 31.0 * 60_000.0);
+    let out = later.observe(
+        &Observation::DataLayer { push: &push(r#"{"event":"view_item"}"#) },
+        T0 + 31.0 * 60_000.0,
+    );
     assert_eq!(names(&out), ["view_item"]);
     let started = later.state().path("session.started_at").cloned();
     assert_eq!(started, Some(Value::Num(T0 + 31.0 * 60_000.0)), "a new session started");
@@ -247,14 +269,20 @@ fn open_funnels_may_be_entered_at_any_step() {
     // The closed twin ignores the same event.
     let closed = config.replace("\"open\"", "\"closed\"");
     let mut e = engine_on(&closed, "http://s.test/", None);
-    assert_eq!(names(&e.observe(&Observation::DataLayer { push: &push(r#"{"event":"b"}"#) }, T0)), ["b"]);
+    assert_eq!(
+        names(&e.observe(&Observation::DataLayer { push: &push(r#"{"event":"b"}"#) }, T0)),
+        ["b"]
+    );
 }
 
 #[test]
 fn progress_saved_under_another_funnel_definition_is_not_applied() {
     let mut e = engine_on(DEMO, "http://shop.test/", None);
     e.observe(&Observation::PageView, T0);
-    let changed = DEMO.replace("\"Product detail\", \"event\": \"view_item\"", "\"Product detail\", \"event\": \"view_product\"");
+    let changed = DEMO.replace(
+        "\"Product detail\", \"event\": \"view_item\"",
+        "\"Product detail\", \"event\": \"view_product\"",
+    );
     let fresh = engine_on(&changed, "http://shop.test/product.html", Some(e.state()));
     assert_eq!(fresh.progress(T0).as_array()[0].get("step"), Some(&Value::Num(0.0)));
 }
@@ -282,9 +310,19 @@ fn data_layer_variables_read_the_merged_model() {
         "params": { "plan": "{{plan}}", "label": "plan={{plan}}" },
         "when": [{ "var": "dl.ecommerce.value", "op": "gte", "value": 100 }] } ] }"#;
     let mut e = engine_on(config, "http://s.test/", None);
-    e.observe(&Observation::DataLayer { push: &push(r#"{"ecommerce":{"plan":"team","value":50}}"#) }, T0);
-    assert!(e.observe(&Observation::DataLayer { push: &push(r#"{"event":"purchase"}"#) }, T0).is_empty());
-    let out = e.observe(&Observation::DataLayer { push: &push(r#"{"event":"purchase","ecommerce":{"value":120}}"#) }, T0);
+    e.observe(
+        &Observation::DataLayer { push: &push(r#"{"ecommerce":{"plan":"team","value":50}}"#) },
+        T0,
+    );
+    assert!(e
+        .observe(&Observation::DataLayer { push: &push(r#"{"event":"purchase"}"#) }, T0)
+        .is_empty());
+    let out = e.observe(
+        &Observation::DataLayer {
+            push: &push(r#"{"event":"purchase","ecommerce":{"value":120}}"#),
+        },
+        T0,
+    );
     assert_eq!(names(&out), ["purchase"]);
     assert_eq!(param(&out[0], "plan"), &Value::from("team"));
     assert_eq!(param(&out[0], "label"), &Value::from("plan=team"));

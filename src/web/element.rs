@@ -29,12 +29,12 @@ impl Element for DomElement {
 
     fn text(&self) -> String {
         // `textContent` rather than `innerText`: it does not force a layout on every click.
-        let text = self.0.text_content().unwrap_or_default();
+        let mut text = self.0.text_content().unwrap_or_default();
         // A click target may hold megabytes of text; only the start is ever shown.
-        match text.char_indices().nth(2000) {
-            Some((cut, _)) => text[..cut].to_string(),
-            None => text,
+        if let Some((cut, _)) = text.char_indices().nth(2000) {
+            text.truncate(cut);
         }
+        text
     }
 
     fn url(&self) -> Option<String> {

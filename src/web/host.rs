@@ -40,8 +40,15 @@ impl Host for BrowserHost {
         let all = html.cookie().ok()?;
         all.split(';').find_map(|pair| {
             let (key, value) = pair.trim().split_once('=')?;
-            (key == name).then(|| js_sys::decode_uri_component(value).ok().map(String::from)).flatten()
+            (key == name)
+                .then(|| js_sys::decode_uri_component(value).ok().map(String::from))
+                .flatten()
         })
+    }
+
+    fn lowercase(&self, text: &str) -> String {
+        // The browser already has the Unicode case tables; Rust's would add 11 KB.
+        js_sys::JsString::from(text).to_lower_case().into()
     }
 
     fn random_id(&self) -> String {

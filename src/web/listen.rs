@@ -1,45 +1,77 @@
-//! The DOM listeners that feed the engine. Each is a handle that unregisters when dropped.
+//! The DOM listeners that feed the engine.
+//!
+//! One closure serves every event type and dispatches on `event.type`: each distinct closure
+//! type costs its own glue in the wasm, and a string comparison per event costs nothing.
+//! The closure and its registrations live in [`Listeners`], which unregisters them when dropped.
 
 use super::tracker::{observe_dom, on_hide, Dom};
-use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
-use web_sys::{Document, Window};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{AddEventListenerOptions, Event, EventTarget};
 
-/// Every listener the tracker holds, kept alive for the page's life.
+/// Every listener the tracker holds, kept for the page's life.
 pub struct Listeners {
-    _handles: Vec<EventListener>,
+    callback: Closure<dyn FnMut(Event)>,
+    registered: Vec<(EventTarget, &'static str)>,
 }
 
-fn capture() -> EventListenerOptions {
-    // Capture phase on the document: media events do not bubble, and a page's own handler
-    // that stops propagation of a click must not hide the click from us.
-    EventListenerOptions { phase: EventListenerPhase::Capture, passive: true }
-}
+/// Events listened to on the document, in the capture phase: media events do not bubble, and
+/// a page handler that stops a click's propagation must not hide it from us.
+const ON_DOCUMENT: &[&str] =
+    &["click", "submit", "play", "timeupdate", "ended", "visibilitychange"];
+/// Events listened to on the window.
+const ON_WINDOW: &[&str] = &["scroll", "pagehide"];
 
 /// Registers the listeners.
-pub fn install(window: &Window, document: &Document) -> Listeners {
-    let mut handles = Vec::new();
-    for (name, kind) in [
-        ("click", Dom::Click),
-        ("submit", Dom::Submit),
-        ("play", Dom::Play),
-        ("timeupdate", Dom::TimeUpdate),
-        ("ended", Dom::Ended),
-    ] {
-        handles.push(EventListener::new_with_options(document, name, capture(), move |e| {
-            observe_dom(kind, e, None)
-        }));
-    }
-    handles.push(EventListener::new_with_options(window, "scroll", capture(), |e| {
-        observe_dom(Dom::Scroll, e, None)
-    }));
-    handles.push(EventListener::new(document, "visibilitychange", |_| {
-        let hidden = web_sys::window()
-            .and_then(|w| w.document())
-            .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden);
-        if hidden {
-            on_hide();
+pub fn install(window: &EventTarget, document: &EventTarget) -> Listeners {
+    let callback = Closure::<dyn FnMut(Event)>::new(dispatch);
+    let options = AddEventListenerOptions::new();
+    options.set_capture(true);
+    // Passive: we never call `preventDefault`, and the browser may scroll without waiting.
+    options.set_passive(true);
+    let function = callback.as_ref().unchecked_ref();
+    let mut registered = Vec::new();
+    for (target, names) in [(document, ON_DOCUMENT), (window, ON_WINDOW)] {
+        for &name in names {
+            let added = target.add_event_listener_with_callback_and_add_event_listener_options(
+                name, function, &options,
+            );
+            if added.is_ok() {
+                registered.push((target.clone(), name));
+            }
         }
-    }));
-    handles.push(EventListener::new(window, "pagehide", |_| on_hide()));
-    Listeners { _handles: handles }
+    }
+    Listeners { callback, registered }
+}
+
+fn dispatch(event: Event) {
+    let kind = match event.type_().as_str() {
+        "click" => Dom::Click,
+        "submit" => Dom::Submit,
+        "play" => Dom::Play,
+        "timeupdate" => Dom::TimeUpdate,
+        "ended" => Dom::Ended,
+        "scroll" => Dom::Scroll,
+        "pagehide" => return on_hide(),
+        "visibilitychange" => {
+            let hidden = web_sys::window()
+                .and_then(|w| w.document())
+                .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden);
+            if hidden {
+                on_hide();
+            }
+            return;
+        }
+        _ => return,
+    };
+    observe_dom(kind, &event, None);
+}
+
+impl Drop for Listeners {
+    fn drop(&mut self) {
+        let function = self.callback.as_ref().unchecked_ref();
+        for (target, name) in &self.registered {
+            let _ = target.remove_event_listener_with_callback_and_bool(name, function, true);
+        }
+    }
 }

@@ -14,4 +14,8 @@ mod storage;
 mod tracker;
 mod transport;
 
+/// Talc instead of the default dlmalloc: the same job in a fraction of the bytes.
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 pub use tracker::{debug, events, explain, flush, handle, progress, queue, start};

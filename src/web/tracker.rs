@@ -33,9 +33,18 @@ struct Tracker {
     _listeners: Option<Listeners>,
 }
 
-thread_local! {
-    static TRACKER: RefCell<Option<Tracker>> = const { RefCell::new(None) };
-}
+/// The one tracker of the page.
+///
+/// A plain static rather than `thread_local!`: wasm32-unknown-unknown without the atomics
+/// feature has exactly one thread, and each `LocalKey::with` call site would cost its own
+/// copy of the access code in the wasm.
+struct Global(RefCell<Option<Tracker>>);
+
+// SAFETY: this module is compiled only for wasm32-unknown-unknown without threads, so the
+// static is never reached from two threads.
+unsafe impl Sync for Global {}
+
+static TRACKER: Global = Global(RefCell::new(None));
 
 /// The kinds of DOM event the listeners report.
 #[derive(Clone, Copy)]
@@ -65,10 +74,8 @@ fn log_debug(lines: &[String]) {
 /// Runs `f` on the tracker if it is started and not already busy; a re-entrant call (a page
 /// handler reacting to something we did, inside our own call) is dropped, not a panic.
 fn with<R>(f: impl FnOnce(&mut Tracker) -> R) -> Option<R> {
-    TRACKER.with(|cell| {
-        let mut guard = cell.try_borrow_mut().ok()?;
-        guard.as_mut().map(f)
-    })
+    let mut guard = TRACKER.0.try_borrow_mut().ok()?;
+    guard.as_mut().map(f)
 }
 
 fn key(site: &str, what: &str) -> String {
@@ -80,12 +87,13 @@ fn key(site: &str, what: &str) -> String {
 /// the valid parts run.
 #[wasm_bindgen]
 pub fn start(config_text: &str, early: js_sys::Array) {
-    let already = TRACKER.with(|cell| cell.borrow().is_some());
-    if already {
+    if TRACKER.0.try_borrow().map_or(true, |t| t.is_some()) {
         return;
     }
     let Some(config) = load_config(config_text) else { return };
-    let (Some(window), Some(document)) = (web_sys::window(), web_sys::window().and_then(|w| w.document())) else {
+    let (Some(window), Some(document)) =
+        (web_sys::window(), web_sys::window().and_then(|w| w.document()))
+    else {
         return;
     };
     let client_key = key(&config.site, "client");
@@ -98,7 +106,8 @@ pub fn start(config_text: &str, early: js_sys::Array) {
         .and_then(|text| js_sys::JSON::parse(&text).ok())
         .map(|v| to_value(&v));
     let location = window.location();
-    let page = Page::new(&location.href().unwrap_or_default(), &document.title(), &document.referrer());
+    let page =
+        Page::new(&location.href().unwrap_or_default(), &document.title(), &document.referrer());
     let user_agent = window.navigator().user_agent().unwrap_or_default();
     let setup = Setup { config, page, client_id, user_agent, stored };
     let engine = Engine::new(setup, Box::new(BrowserHost));
@@ -110,7 +119,9 @@ pub fn start(config_text: &str, early: js_sys::Array) {
         failures: Vec::new(),
         _listeners: Some(install(&window, &document)),
     };
-    TRACKER.with(|cell| *cell.borrow_mut() = Some(tracker));
+    if let Ok(mut slot) = TRACKER.0.try_borrow_mut() {
+        *slot = Some(tracker);
+    }
     run(|engine, t| engine.observe(&Observation::PageView, t));
     for entry in early.iter() {
         let entry: js_sys::Array = entry.unchecked_into();
@@ -123,7 +134,8 @@ fn load_config(text: &str) -> Option<Config> {
     let parsed = match js_sys::JSON::parse(text) {
         Ok(v) => v,
         Err(e) => {
-            let message = js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string());
+            let message =
+                js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string());
             log_error(&format!("the config is not valid JSON: {}", message.unwrap_or_default()));
             return None;
         }
@@ -152,7 +164,9 @@ pub fn handle(kind: &str, payload: JsValue, time: f64) {
         "push" => {
             let push = to_value(&payload);
             if push.as_obj().is_some() {
-                run(|engine, t| engine.observe(&Observation::DataLayer { push: &push }, t.min(time)));
+                run(|engine, t| {
+                    engine.observe(&Observation::DataLayer { push: &push }, t.min(time))
+                });
             }
         }
         _ => {}
@@ -172,8 +186,12 @@ pub fn observe_dom(kind: Dom, event: &Event, time: Option<f64>) {
     let Some(target) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
     let element = DomElement(target.clone());
     match kind {
-        Dom::Click => run(|engine, _| engine.observe(&Observation::Click { target: &element }, time)),
-        Dom::Submit => run(|engine, _| engine.observe(&Observation::Submit { form: &element }, time)),
+        Dom::Click => {
+            run(|engine, _| engine.observe(&Observation::Click { target: &element }, time))
+        }
+        Dom::Submit => {
+            run(|engine, _| engine.observe(&Observation::Submit { form: &element }, time))
+        }
         Dom::Play | Dom::TimeUpdate | Dom::Ended => observe_media(kind, target, time),
         Dom::Scroll => {}
     }
@@ -286,7 +304,11 @@ fn take_batch(t: &mut Tracker) -> Option<Batch> {
     }
     let config = t.engine.config();
     let mut events = t.queue.take(config.batch.max_events);
-    let sender = Sender { site: &config.site, client_id: t.engine.client_id(), session_id: t.engine.session_id() };
+    let sender = Sender {
+        site: &config.site,
+        client_id: t.engine.client_id(),
+        session_id: t.engine.session_id(),
+    };
     let mut text = body(&sender, now(), &events);
     while text.len() > MAX_BODY_BYTES && events.len() > 1 {
         let back = events.split_off(events.len() / 2);
@@ -300,7 +322,10 @@ fn delivered(outcome: transport::Outcome, events: Vec<(String, String)>) {
     use transport::Outcome::*;
     let message = match outcome {
         Delivered => None,
-        Refused(status) => Some(format!("the collector refused {} events (HTTP {status}); they are dropped", events.len())),
+        Refused(status) => Some(format!(
+            "the collector refused {} events (HTTP {status}); they are dropped",
+            events.len()
+        )),
         Failed(why) => {
             let n = events.len();
             with(|t| {

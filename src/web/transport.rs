@@ -46,7 +46,8 @@ fn settle(promise: Promise, done: impl FnOnce(Outcome) + 'static) {
             Ok(r) => Outcome::Refused(r.status()),
             Err(_) => {
                 let reason = Reflect::get(&result, &"reason".into()).unwrap_or(JsValue::UNDEFINED);
-                let message = Reflect::get(&reason, &"message".into()).ok().and_then(|m| m.as_string());
+                let message =
+                    Reflect::get(&reason, &"message".into()).ok().and_then(|m| m.as_string());
                 Outcome::Failed(message.unwrap_or_else(|| "network error".into()))
             }
         };
