@@ -107,7 +107,7 @@ pub fn body(sender: &Sender<'_>, sent_at: f64, events: &[(String, String)]) -> S
     out
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

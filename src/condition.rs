@@ -169,7 +169,7 @@ pub fn first_failure(
     None
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::host::NativeHost;

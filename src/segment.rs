@@ -76,7 +76,7 @@ fn traffic(url: &str, referrer: &str) -> (String, String, String) {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

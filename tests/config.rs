@@ -1,4 +1,5 @@
 //! Config validation: every problem named by its JSON path, and the valid parts still run.
+#![cfg(not(target_arch = "wasm32"))]
 
 use microfunnel::config::{decode, TriggerKind};
 use microfunnel::host::NativeHost;

@@ -1,4 +1,5 @@
 //! The engine end to end, natively: config in, observations in, events and funnels out.
+#![cfg(not(target_arch = "wasm32"))]
 
 use microfunnel::config::decode;
 use microfunnel::dom::fake::FakeElement;

@@ -19,3 +19,26 @@ mod transport;
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 pub use tracker::{debug, events, explain, flush, handle, progress, queue, start};
+
+/// Entry points for the browser tests in `tests/web.rs`; not part of the public API.
+#[doc(hidden)]
+pub mod testing {
+    use crate::dom::Element;
+    use crate::host::Host;
+    use crate::json::Value;
+
+    /// The page's host.
+    pub fn browser_host() -> impl Host {
+        super::host::BrowserHost
+    }
+
+    /// A DOM element as the engine sees it.
+    pub fn dom_element(element: web_sys::Element) -> impl Element {
+        super::element::DomElement(element)
+    }
+
+    /// A JavaScript value as the engine sees it.
+    pub fn to_value(value: &wasm_bindgen::JsValue) -> Value {
+        super::convert::to_value(value)
+    }
+}

@@ -18,6 +18,7 @@ pub fn test(repo: &Repo) -> Result<()> {
         tools::setup(&repo.root)?;
         tools::browser()
     })?;
+    steps.run("lint", || lint(repo))?;
     steps.run("native tests", || {
         run(cargo().current_dir(&repo.root).args(["test", "--workspace"]))
     })?;
@@ -39,6 +40,30 @@ pub fn test(repo: &Repo) -> Result<()> {
         steps.secs()
     );
     Ok(())
+}
+
+/// Formatting and clippy, natively and for wasm32: the glue only compiles for the browser.
+fn lint(repo: &Repo) -> Result<()> {
+    run(cargo().current_dir(&repo.root).args(["fmt", "--all", "--check"]))?;
+    run(cargo().current_dir(&repo.root).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo().current_dir(&repo.root).args([
+        "clippy",
+        "--target",
+        WASM_TARGET,
+        "-p",
+        "microfunnel",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))
 }
 
 fn wasm_tests(repo: &Repo, browser: &Browser) -> Result<()> {
