@@ -130,7 +130,34 @@ pub enum Entry {
     Open,
 }
 
-/// A funnel: ordered steps evaluated in the page.
+/// In which order a funnel's steps must happen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Order {
+    /// In the order listed (the default).
+    Sequence,
+    /// In any order; the funnel is complete when every step has happened.
+    Any,
+}
+
+/// What an attempt at a funnel is bounded by.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scope {
+    /// One session: a new session ends the attempt.
+    Session,
+    /// The visitor across sessions, bounded by the window (7 days unless set).
+    Visitor,
+}
+
+/// How a step relates to the step before it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Follows {
+    /// Other events may come between the two steps.
+    Indirectly,
+    /// Nothing but ignored events may come between the two steps.
+    Directly,
+}
+
+/// A funnel: steps evaluated in the page, event by event.
 #[derive(Clone, Debug)]
 pub struct Funnel {
     /// The funnel's id, used in events and storage.
@@ -139,10 +166,22 @@ pub struct Funnel {
     pub name: String,
     /// Closed or open entry.
     pub entry: Entry,
-    /// The longest time from entry to completion; `None` means the session bounds it.
+    /// Sequence or any order.
+    pub order: Order,
+    /// Session or visitor.
+    pub scope: Scope,
+    /// The longest time from entry to completion, inclusive.
     pub window_ms: Option<f64>,
     /// The steps, in order.
     pub steps: Vec<Step>,
+    /// Events that end an attempt in progress.
+    pub exclude: Vec<Exclusion>,
+    /// Variables whose value at entry every later step must share (`params.item_id`).
+    pub hold: Vec<String>,
+    /// Events that do not count as "between" for `directly` steps.
+    pub ignore_between: Vec<String>,
+    /// Whether the page's `<html>` gets a class per step reached.
+    pub css_class: bool,
 }
 
 /// One funnel step.
@@ -156,7 +195,26 @@ pub struct Step {
     pub when: Vec<Condition>,
     /// The longest time since the prior step, inclusive.
     pub within_ms: Option<f64>,
+    /// Whether other events may come between the prior step and this one.
+    pub follows: Follows,
 }
+
+/// An event that ends a funnel attempt, keeping the steps it reached.
+#[derive(Clone, Debug)]
+pub struct Exclusion {
+    /// The event's name.
+    pub event: String,
+    /// Conditions on that event.
+    pub when: Vec<Condition>,
+    /// Only after this step (counting from 1) has been reached, if set.
+    pub after_step: Option<usize>,
+    /// Only before this step (counting from 1) has been reached, if set.
+    pub before_step: Option<usize>,
+}
+
+/// Events that by default do not break a `directly` step: they happen on their own while a
+/// visitor reads or watches, not as a choice between two steps.
+pub const DEFAULT_IGNORE_BETWEEN: &[&str] = &["scroll_depth", "video_progress"];
 
 /// The outcome of decoding: the valid parts and every problem found.
 #[derive(Debug, Default)]
@@ -553,32 +611,42 @@ impl Decoder<'_> {
     }
 
     fn funnel(&mut self, value: &Value, path: &str) -> Option<Funnel> {
-        const KEYS: &[&str] = &["id", "name", "entry", "scope", "window", "steps"];
+        const KEYS: &[&str] = &[
+            "id",
+            "name",
+            "entry",
+            "order",
+            "scope",
+            "window",
+            "steps",
+            "exclude",
+            "hold",
+            "ignore_between",
+            "css_class",
+        ];
         self.object(value, path, KEYS)?;
         let id = self.required_string(value, path, "id")?;
         let name = match value.get("name") {
             Some(v) => self.string(v, &join(path, "name"))?,
             None => id.clone(),
         };
-        let entry = match value.get("entry").map(|v| (v, v.as_str())) {
-            None | Some((_, Some("closed"))) => Entry::Closed,
-            Some((_, Some("open"))) => Entry::Open,
-            Some((v, _)) => {
-                let here = join(path, "entry");
-                self.error(&here, format!("expected `closed` or `open`, found `{}`", v.to_text()));
-                return None;
-            }
-        };
-        if let Some(scope) = value.get("scope") {
-            if scope.as_str() != Some("session") {
-                // TODO: visitor scope across sessions arrives with the funnel semantics issue.
-                let here = join(path, "scope");
-                self.error(&here, format!("expected `session`, found `{}`", scope.to_text()));
-                return None;
-            }
-        }
+        let entry =
+            self.choice(value, path, "entry", &[("closed", Entry::Closed), ("open", Entry::Open)])?;
+        let order = self.choice(
+            value,
+            path,
+            "order",
+            &[("sequence", Order::Sequence), ("any", Order::Any)],
+        )?;
+        let scope = self.choice(
+            value,
+            path,
+            "scope",
+            &[("session", Scope::Session), ("visitor", Scope::Visitor)],
+        )?;
         let window_ms = match value.get("window") {
             Some(v) => Some(self.duration(v, &join(path, "window"))?),
+            None if scope == Scope::Visitor => Some(7.0 * 86_400_000.0),
             None => None,
         };
         let Some(steps) = value.get("steps") else {
@@ -590,23 +658,155 @@ impl Decoder<'_> {
             self.error(&join(path, "steps"), "a funnel needs at least one valid step".into());
             return None;
         }
-        Some(Funnel { id, name, entry, window_ms, steps })
+        let mut funnel = Funnel {
+            id,
+            name,
+            entry,
+            order,
+            scope,
+            window_ms,
+            steps,
+            exclude: Vec::new(),
+            hold: Vec::new(),
+            ignore_between: DEFAULT_IGNORE_BETWEEN.iter().map(|s| s.to_string()).collect(),
+            css_class: false,
+        };
+        if let Some(list) = value.get("exclude") {
+            funnel.exclude = self.list(list, &join(path, "exclude"), Self::exclusion);
+        }
+        if let Some(list) = value.get("hold") {
+            funnel.hold = self.strings(list, &join(path, "hold"))?;
+        }
+        if let Some(list) = value.get("ignore_between") {
+            funnel.ignore_between = self.strings(list, &join(path, "ignore_between"))?;
+        }
+        if let Some(flag) = value.get("css_class") {
+            funnel.css_class = self.boolean(flag, &join(path, "css_class"))?;
+        }
+        self.check_funnel(&funnel, path)?;
+        Some(funnel)
+    }
+
+    /// Rules that span several keys of a funnel.
+    fn check_funnel(&mut self, funnel: &Funnel, path: &str) -> Option<()> {
+        let before = self.errors.len();
+        let steps = funnel.steps.len();
+        if funnel.order == Order::Any {
+            for (i, step) in funnel.steps.iter().enumerate() {
+                let here = index(&join(path, "steps"), i);
+                if step.within_ms.is_some() {
+                    self.error(
+                        &join(&here, "within"),
+                        "`within` needs steps in sequence, not `order: any`".into(),
+                    );
+                }
+                if step.follows == Follows::Directly {
+                    self.error(
+                        &join(&here, "follows"),
+                        "`directly` needs steps in sequence, not `order: any`".into(),
+                    );
+                }
+            }
+        }
+        for (i, exclusion) in funnel.exclude.iter().enumerate() {
+            let here = index(&join(path, "exclude"), i);
+            for (key, bound) in
+                [("after_step", exclusion.after_step), ("before_step", exclusion.before_step)]
+            {
+                if bound.is_some_and(|b| b == 0 || b > steps) {
+                    self.error(
+                        &join(&here, key),
+                        format!("the funnel has steps 1 to {}", steps as u32),
+                    );
+                }
+            }
+        }
+        (self.errors.len() == before).then_some(())
     }
 
     fn step(&mut self, value: &Value, path: &str) -> Option<Step> {
-        let pairs = self.object(value, path, &["name", "event", "when", "within"])?;
+        let pairs = self.object(value, path, &["name", "event", "when", "within", "follows"])?;
         let event = self.required_string(value, path, "event")?;
-        let mut step = Step { name: event.clone(), event, when: Vec::new(), within_ms: None };
+        let mut step = Step {
+            name: event.clone(),
+            event,
+            when: Vec::new(),
+            within_ms: None,
+            follows: Follows::Indirectly,
+        };
         for (key, value) in pairs {
             let here = join(path, key);
             match key.as_str() {
                 "name" => step.name = self.string(value, &here)?,
                 "when" => step.when = self.conditions(value, &here),
                 "within" => step.within_ms = Some(self.duration(value, &here)?),
+                "follows" => {
+                    let options =
+                        [("indirectly", Follows::Indirectly), ("directly", Follows::Directly)];
+                    step.follows = self.one_of(value, &here, &options)?;
+                }
                 _ => {}
             }
         }
         Some(step)
+    }
+
+    fn exclusion(&mut self, value: &Value, path: &str) -> Option<Exclusion> {
+        let pairs = self.object(value, path, &["event", "when", "after_step", "before_step"])?;
+        let event = self.required_string(value, path, "event")?;
+        let mut exclusion =
+            Exclusion { event, when: Vec::new(), after_step: None, before_step: None };
+        for (key, value) in pairs {
+            let here = join(path, key);
+            match key.as_str() {
+                "when" => exclusion.when = self.conditions(value, &here),
+                "after_step" => {
+                    exclusion.after_step = Some(self.number(value, &here, 1.0, 1000.0)? as usize)
+                }
+                "before_step" => {
+                    exclusion.before_step = Some(self.number(value, &here, 1.0, 1000.0)? as usize)
+                }
+                _ => {}
+            }
+        }
+        Some(exclusion)
+    }
+
+    /// An optional key whose value is one of a few names; absent means the first option.
+    fn choice<T: Copy>(
+        &mut self,
+        value: &Value,
+        path: &str,
+        key: &str,
+        options: &[(&str, T)],
+    ) -> Option<T> {
+        match value.get(key) {
+            None => Some(options[0].1),
+            Some(v) => self.one_of(v, &join(path, key), options),
+        }
+    }
+
+    fn one_of<T: Copy>(&mut self, value: &Value, path: &str, options: &[(&str, T)]) -> Option<T> {
+        let text = value.as_str().unwrap_or("");
+        if let Some((_, option)) = options.iter().find(|(name, _)| *name == text) {
+            return Some(*option);
+        }
+        let names: Vec<&str> = options.iter().map(|(name, _)| *name).collect();
+        self.error(
+            path,
+            format!("expected one of `{}`, found `{}`", names.join("`, `"), value.to_text()),
+        );
+        None
+    }
+
+    fn boolean(&mut self, value: &Value, path: &str) -> Option<bool> {
+        match value {
+            Value::Bool(b) => Some(*b),
+            other => {
+                self.error(path, format!("expected a boolean, found {}", kind_of(other)));
+                None
+            }
+        }
     }
 
     /// A duration: milliseconds as a number, or text such as `90s`, `30m`, `2h`, `7d`.

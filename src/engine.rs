@@ -5,10 +5,11 @@
 //! decisions for the console.
 
 use crate::condition::{first_failure, Vars};
+use crate::config::Funnel;
 use crate::config::{Config, Variable, VariableSource};
 use crate::dom::Element;
 use crate::event::{query_param, Event, Page};
-use crate::funnel::{self, Attempt, Seen};
+use crate::funnel::{self, Attempt, Change, Seen};
 use crate::host::Host;
 use crate::json::Value;
 use crate::segment::{segment, Visit};
@@ -263,7 +264,7 @@ impl Engine {
             .funnels
             .iter()
             .zip(&self.attempts)
-            .filter_map(|(f, a)| a.as_ref().map(|a| (f.id.clone(), a.step)))
+            .filter_map(|(f, a)| a.as_ref().map(|a| (f.id.clone(), a.step())))
             .collect();
         event
     }
@@ -284,45 +285,63 @@ impl Engine {
                 element: None,
             };
             let seen = Seen { name: &event.name, vars: &scope, at: now, session: &session };
-            let (change, why) = funnel::advance(funnel, &mut self.attempts[i], &seen, &*self.host);
-            if let Some(why) = why {
+            let advance = funnel::advance(funnel, &mut self.attempts[i], &seen, &*self.host);
+            if let Some(why) = advance.why {
                 if self.debug {
                     self.log.push(format!("funnel `{}` {why}", funnel.id));
                 }
                 set_explanation(&mut self.explanations, &funnel.id, why);
             }
-            let Some(t) = change else { continue };
-            self.dirty = true;
-            let step = &funnel.steps[t.step - 1];
-            if self.debug {
-                self.log.push(format!(
-                    "funnel `{}` reached step {} `{}`",
-                    funnel.id, t.step, step.name
-                ));
-            }
-            let params = Value::Obj(vec![
-                ("funnel".into(), funnel.id.as_str().into()),
-                ("funnel_name".into(), funnel.name.as_str().into()),
-                ("step".into(), Value::Num(t.step as f64)),
-                ("step_name".into(), step.name.as_str().into()),
-                ("elapsed_ms".into(), Value::Num(t.elapsed_ms)),
-                ("since_prior_ms".into(), Value::Num(t.since_prior_ms)),
-            ]);
-            out.push(Event { name: "funnel_step".into(), params, ..event.clone() });
-            if t.complete {
-                let params = Value::Obj(vec![
-                    ("funnel".into(), funnel.id.as_str().into()),
-                    ("funnel_name".into(), funnel.name.as_str().into()),
-                    ("steps".into(), Value::Num(funnel.steps.len() as f64)),
-                    ("elapsed_ms".into(), Value::Num(t.elapsed_ms)),
-                ]);
-                out.push(Event { name: "funnel_complete".into(), params, ..event.clone() });
+            for change in advance.changes {
+                self.dirty = true;
+                let (line, events) = funnel_events(funnel, &change, event);
+                if self.debug {
+                    self.log.push(line.clone());
+                }
+                set_explanation(&mut self.explanations, &funnel.id, line);
+                out.extend(events);
             }
         }
         out
     }
 
-    /// Every funnel's progress at `now`: step reached, next step, time left in the window.
+    /// Ends every expired attempt now (window, `within`, or a session that ended), as at a
+    /// page load; returns the `funnel_abandon` events.
+    pub fn expire_funnels(&mut self, now: f64) -> Vec<Event> {
+        let session = self.session_id().to_string();
+        let mut made = Vec::new();
+        for (i, funnel) in self.config.funnels.iter().enumerate() {
+            if let Some(change) = funnel::expire(funnel, &mut self.attempts[i], now, &session) {
+                self.dirty = true;
+                let trigger = self.blank_event("funnel_abandon", Value::obj(), now);
+                made.extend(funnel_events(funnel, &change, &trigger).1);
+            }
+        }
+        made.into_iter().map(|e| self.stamp(e)).collect()
+    }
+
+    /// Forgets every funnel's progress (`microfunnel.reset()`).
+    pub fn reset_funnels(&mut self) {
+        self.attempts.iter_mut().for_each(|a| *a = None);
+        self.explanations.retain(|(id, _)| !self.config.funnels.iter().any(|f| &f.id == id));
+        self.dirty = true;
+    }
+
+    /// Replaces the session and funnel progress with state another tab saved, so that two tabs
+    /// of one site share one visitor state.
+    pub fn adopt(&mut self, stored: &Value) {
+        self.session = stored.get("session").and_then(Session::from_value).or(self.session.take());
+        for ((f, fp), attempt) in
+            self.config.funnels.iter().zip(&self.fingerprints).zip(&mut self.attempts)
+        {
+            *attempt = stored
+                .path(&format!("funnels.{}", f.id))
+                .and_then(|v| Attempt::from_value(v, f, fp));
+        }
+    }
+
+    /// Every funnel's progress at `now`: step reached, next step, what it waits for, and the
+    /// time left before the attempt expires.
     pub fn progress(&self, now: f64) -> Value {
         let rows = self
             .config
@@ -332,29 +351,7 @@ impl Engine {
             .map(|(f, attempt)| {
                 let mut attempt = attempt.clone();
                 funnel::expire(f, &mut attempt, now, self.session_id());
-                let step = attempt.as_ref().map_or(0, |a| a.step);
-                let next = f.steps.get(step);
-                let left = match (&attempt, f.window_ms) {
-                    (Some(a), Some(w)) if !a.complete => {
-                        Value::Num((a.entered_at + w - now).max(0.0))
-                    }
-                    _ => Value::Null,
-                };
-                Value::Obj(vec![
-                    ("funnel".into(), f.id.as_str().into()),
-                    ("name".into(), f.name.as_str().into()),
-                    ("step".into(), Value::Num(step as f64)),
-                    ("steps".into(), Value::Num(f.steps.len() as f64)),
-                    (
-                        "step_name".into(),
-                        step.checked_sub(1)
-                            .map_or(Value::Null, |i| f.steps[i].name.as_str().into()),
-                    ),
-                    ("next".into(), next.map_or(Value::Null, |s| s.name.as_str().into())),
-                    ("next_event".into(), next.map_or(Value::Null, |s| s.event.as_str().into())),
-                    ("complete".into(), attempt.as_ref().is_some_and(|a| a.complete).into()),
-                    ("time_left_ms".into(), left),
-                ])
+                progress_row(f, attempt.as_ref(), now)
             })
             .collect();
         Value::Arr(rows)
@@ -362,6 +359,9 @@ impl Engine {
 
     /// Why a trigger (or a funnel) did or did not fire on the last observation it considered.
     pub fn explain(&self, id: &str) -> String {
+        if let Some(i) = self.config.funnels.iter().position(|f| f.id == id) {
+            return self.explain_funnel(i);
+        }
         if let Some((_, text)) = self.explanations.iter().find(|(k, _)| k == id) {
             return format!("`{id}` {text}");
         }
@@ -372,6 +372,26 @@ impl Engine {
         } else {
             format!("`{id}` is not a trigger or funnel in the configuration")
         }
+    }
+
+    fn explain_funnel(&self, i: usize) -> String {
+        let f = &self.config.funnels[i];
+        let attempt = self.attempts[i].as_ref();
+        let mut text = match attempt {
+            Some(a) if a.complete => format!("`{}` is complete", f.id),
+            Some(a) => format!("`{}` is at step {} of {}", f.id, a.step(), f.steps.len()),
+            None => format!("`{}` has not been entered", f.id),
+        };
+        let waits = funnel::waiting_for(f, attempt);
+        if !waits.is_empty() {
+            text.push_str("; it waits for ");
+            text.push_str(&waits.join(" or "));
+        }
+        if let Some((_, last)) = self.explanations.iter().find(|(k, _)| k == &f.id) {
+            text.push_str("; last: ");
+            text.push_str(last);
+        }
+        text
     }
 
     /// The most recent events, oldest first.
@@ -396,6 +416,105 @@ impl Engine {
         state.set("funnels", Value::Obj(funnels));
         state
     }
+}
+
+/// The events that report a funnel change, and a line for debug output.
+fn funnel_events(funnel: &Funnel, change: &Change, cause: &Event) -> (String, Vec<Event>) {
+    let base = |name: &str, extra: Vec<(String, Value)>| {
+        let mut params = vec![
+            ("funnel".to_string(), Value::from(funnel.id.as_str())),
+            ("funnel_name".into(), funnel.name.as_str().into()),
+        ];
+        params.extend(extra);
+        Event { name: name.into(), params: Value::Obj(params), ..cause.clone() }
+    };
+    match *change {
+        Change::Step { step, reached, elapsed_ms, since_prior_ms, complete } => {
+            let step_name = funnel.steps[step - 1].name.as_str();
+            let mut events = vec![base(
+                "funnel_step",
+                vec![
+                    ("step".into(), Value::Num(step as f64)),
+                    ("step_name".into(), step_name.into()),
+                    ("reached".into(), Value::Num(reached as f64)),
+                    ("elapsed_ms".into(), Value::Num(elapsed_ms)),
+                    ("since_prior_ms".into(), Value::Num(since_prior_ms)),
+                ],
+            )];
+            if complete {
+                events.push(base(
+                    "funnel_complete",
+                    vec![
+                        ("steps".into(), Value::Num(funnel.steps.len() as f64)),
+                        ("elapsed_ms".into(), Value::Num(elapsed_ms)),
+                    ],
+                ));
+            }
+            let done = if complete { ", complete" } else { "" };
+            (format!("funnel `{}` reached step {step} `{step_name}`{done}", funnel.id), events)
+        }
+        Change::Abandon { reason, last_step } => {
+            let last_name = last_step.checked_sub(1).map_or("", |i| funnel.steps[i].name.as_str());
+            let events = vec![base(
+                "funnel_abandon",
+                vec![
+                    ("reason".into(), reason.name().into()),
+                    ("last_step".into(), Value::Num(last_step as f64)),
+                    ("last_step_name".into(), last_name.into()),
+                ],
+            )];
+            (
+                format!("funnel `{}` abandoned at step {last_step} ({})", funnel.id, reason.name()),
+                events,
+            )
+        }
+    }
+}
+
+fn progress_row(f: &Funnel, attempt: Option<&Attempt>, now: f64) -> Value {
+    let step = attempt.map_or(0, Attempt::step);
+    let complete = attempt.is_some_and(|a| a.complete);
+    let next = match (f.order, attempt) {
+        (_, Some(a)) if a.complete => Value::Null,
+        (crate::config::Order::Sequence, _) => {
+            f.steps.get(step).map_or(Value::Null, |s| s.name.as_str().into())
+        }
+        (crate::config::Order::Any, _) => {
+            let left: Vec<Value> = f
+                .steps
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !attempt.is_some_and(|a| a.reached.contains(i)))
+                .map(|(_, s)| s.name.as_str().into())
+                .collect();
+            Value::Arr(left)
+        }
+    };
+    let left = attempt.filter(|a| !a.complete).and_then(|a| {
+        let window = f.window_ms.map(|w| a.entered_at + w - now);
+        let within = f.steps.get(a.step()).and_then(|s| s.within_ms).map(|w| a.last_at + w - now);
+        let left = match (window, within) {
+            (Some(x), Some(y)) => x.min(y),
+            (x, y) => x.or(y)?,
+        };
+        Some(Value::Num(left.max(0.0)))
+    });
+    Value::Obj(vec![
+        ("funnel".into(), f.id.as_str().into()),
+        ("name".into(), f.name.as_str().into()),
+        ("step".into(), Value::Num(step as f64)),
+        ("steps".into(), Value::Num(f.steps.len() as f64)),
+        ("reached".into(), Value::Num(attempt.map_or(0, |a| a.reached.len()) as f64)),
+        (
+            "step_name".into(),
+            step.checked_sub(1).map_or(Value::Null, |i| f.steps[i].name.as_str().into()),
+        ),
+        ("next".into(), next),
+        ("waiting_for".into(), Value::from(funnel::waiting_for(f, attempt).join(" or "))),
+        ("complete".into(), complete.into()),
+        ("time_left_ms".into(), left.unwrap_or(Value::Null)),
+        ("css_class".into(), f.css_class.into()),
+    ])
 }
 
 fn set_explanation(list: &mut Vec<(String, String)>, id: &str, text: String) {

@@ -1,47 +1,104 @@
 //! Funnels as state machines, advanced one event at a time.
 //!
-//! Semantics (the README states them with examples):
-//! - closed entry starts an attempt only at step 1; open entry at any step, counted from there;
-//! - steps are "indirectly followed": other events may come between two steps;
-//! - one event advances an attempt by at most one step;
-//! - a step's `within` bounds the time since the prior step, inclusive; a step that comes too
-//!   late ends the attempt, and the event may then start a new one;
-//! - the window bounds the time from entry to completion, inclusive;
-//! - an attempt belongs to one session: a new session ends it;
-//! - while an attempt is in progress, a repeated step-1 event changes nothing; once it is
-//!   complete (or ended), the next step-1 event starts a new attempt.
+//! The rules (the README states them with examples, `tests/funnel_model.rs` restates them as an
+//! independent batch evaluator that must agree with this one on random streams):
+//!
+//! 1. Entry: a closed funnel is entered only at step 1, an open one at any step (the lowest
+//!    that matches), counted from there. An any-order funnel is entered at any step.
+//! 2. One event moves an attempt by at most one step. Steps are "indirectly followed" unless a
+//!    step says `follows: directly`: then only events in `ignore_between` (and repeats of the
+//!    prior step's event) may come between the prior step and it.
+//! 3. Time: a step's `within` bounds the time since the prior step, the window the time since
+//!    entry; both inclusive. An attempt past either bound is abandoned.
+//! 4. Scope: a session-scoped attempt is abandoned when a new session starts.
+//! 5. Exclusions: an exclusion event ends the attempt (abandoned, steps reached kept), in the
+//!    step range it names.
+//! 6. Held properties: the values at entry must be the same at every later step.
+//! 7. Re-entry: while an attempt is in progress, events that could enter the funnel again are
+//!    ignored; once it is complete (or abandoned) the next entry starts a new attempt.
+//!
+//! Abandonment is noticed at the next event of the visitor (or the next page load), since a
+//! page that is gone cannot report anything.
 
 use crate::condition::{first_failure, Vars};
-use crate::config::{Entry, Funnel};
+use crate::config::{Entry, Follows, Funnel, Order, Scope};
 use crate::host::Host;
 use crate::json::Value;
 
 /// One funnel's attempt in progress (or just completed).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Attempt {
-    /// Steps reached, counting from 1: `3` means step 3 was the last reached.
-    pub step: usize,
+    /// The steps reached, as indexes from 0, in the order they were reached.
+    pub reached: Vec<usize>,
     /// When the attempt entered the funnel.
     pub entered_at: f64,
     /// When the last step was reached.
     pub last_at: f64,
     /// The session it belongs to.
     pub session: String,
-    /// Whether the last step was reached.
+    /// Whether the funnel is complete.
     pub complete: bool,
+    /// The held variables' values at entry.
+    pub held: Vec<Value>,
+    /// For `directly` steps: nothing but ignored events came since the prior step.
+    pub armed: bool,
+}
+
+impl Attempt {
+    /// The step reached last, counting from 1.
+    pub fn step(&self) -> usize {
+        self.reached.last().map_or(0, |i| i + 1)
+    }
+}
+
+/// Why an attempt was abandoned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// The window since entry passed.
+    Window,
+    /// The next step's `within` passed.
+    Within,
+    /// An exclusion event happened.
+    Exclusion,
+    /// A new session started.
+    Session,
+}
+
+impl Reason {
+    /// The reason's name in `funnel_abandon` events.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::Window => "window",
+            Reason::Within => "within",
+            Reason::Exclusion => "exclusion",
+            Reason::Session => "session",
+        }
+    }
 }
 
 /// A change to a funnel caused by one event.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Transition {
-    /// The step reached, counting from 1.
-    pub step: usize,
-    /// Milliseconds since entry.
-    pub elapsed_ms: f64,
-    /// Milliseconds since the prior step (0 for the entry step).
-    pub since_prior_ms: f64,
-    /// Whether this step completes the funnel.
-    pub complete: bool,
+pub enum Change {
+    /// A step was reached.
+    Step {
+        /// The step, counting from 1.
+        step: usize,
+        /// How many steps this attempt has reached, this one included.
+        reached: usize,
+        /// Milliseconds since entry.
+        elapsed_ms: f64,
+        /// Milliseconds since the prior step (0 for the entry step).
+        since_prior_ms: f64,
+        /// Whether this step completes the funnel.
+        complete: bool,
+    },
+    /// The attempt ended without completing.
+    Abandon {
+        /// Why.
+        reason: Reason,
+        /// The last step reached, counting from 1.
+        last_step: usize,
+    },
 }
 
 /// The event a funnel looks at: its name and its variables.
@@ -56,52 +113,138 @@ pub struct Seen<'a> {
     pub session: &'a str,
 }
 
-/// Whether `attempt` is still alive at `now` in `session`; ended attempts are dropped.
-pub fn expire(funnel: &Funnel, attempt: &mut Option<Attempt>, now: f64, session: &str) {
-    let Some(a) = attempt else { return };
-    let outside_window = funnel.window_ms.is_some_and(|w| now - a.entered_at > w);
-    // TODO: report the ended attempt as `funnel_abandon` (funnel semantics issue).
-    if a.session != session || (outside_window && !a.complete) {
-        *attempt = None;
-    }
+/// Ends `attempt` if it has expired by `now` in `session`, returning the abandonment.
+/// A complete attempt is dropped silently once its scope or window has passed.
+pub fn expire(
+    funnel: &Funnel,
+    attempt: &mut Option<Attempt>,
+    now: f64,
+    session: &str,
+) -> Option<Change> {
+    let a = attempt.as_ref()?;
+    let reason = expiry(funnel, a, now, session)?;
+    let last_step = a.step();
+    let complete = a.complete;
+    *attempt = None;
+    (!complete).then_some(Change::Abandon { reason, last_step })
 }
 
-/// Advances `attempt` with one event. Returns the transition, if any, and a reason when the
-/// event concerned the funnel's next step but did not count (for debug output).
+fn expiry(funnel: &Funnel, a: &Attempt, now: f64, session: &str) -> Option<Reason> {
+    if funnel.scope == Scope::Session && a.session != session {
+        return Some(Reason::Session);
+    }
+    if funnel.window_ms.is_some_and(|w| now - a.entered_at > w) {
+        return Some(Reason::Window);
+    }
+    if a.complete || funnel.order == Order::Any {
+        return None;
+    }
+    let next = funnel.steps.get(a.step())?;
+    next.within_ms.filter(|w| now - a.last_at > *w).map(|_| Reason::Within)
+}
+
+/// The outcome of one event for one funnel.
+#[derive(Debug, Default)]
+pub struct Advance {
+    /// What changed, in order (an abandonment may precede a new entry).
+    pub changes: Vec<Change>,
+    /// Why the event did not count, when it was the event of a step the funnel waited for.
+    pub why: Option<String>,
+}
+
+/// Advances `attempt` with one event.
 pub fn advance(
     funnel: &Funnel,
     attempt: &mut Option<Attempt>,
     seen: &Seen<'_>,
     host: &dyn Host,
-) -> (Option<Transition>, Option<String>) {
-    expire(funnel, attempt, seen.at, seen.session);
-    if let Some(a) = attempt.as_mut().filter(|a| !a.complete) {
-        let next = &funnel.steps[a.step];
-        if next.event != seen.name {
-            return (None, None);
+) -> Advance {
+    let mut out = Advance::default();
+    out.changes.extend(expire(funnel, attempt, seen.at, seen.session));
+    match attempt.as_mut().filter(|a| !a.complete) {
+        Some(a) => {
+            if excluded(funnel, a, seen, host) {
+                let last_step = a.step();
+                *attempt = None;
+                out.changes.push(Change::Abandon { reason: Reason::Exclusion, last_step });
+                return out;
+            }
+            progress(funnel, a, seen, host, &mut out);
         }
-        if let Some(why) = first_failure(&next.when, &[], seen.vars, host) {
-            return (None, Some(format!("step {} `{}`: {why}", a.step + 1, next.name)));
-        }
-        let since_prior = seen.at - a.last_at;
-        let in_time = next.within_ms.is_none_or(|w| since_prior <= w);
-        let in_window = funnel.window_ms.is_none_or(|w| seen.at - a.entered_at <= w);
-        if in_time && in_window {
-            a.step += 1;
-            a.last_at = seen.at;
-            a.complete = a.step == funnel.steps.len();
-            let t = Transition {
-                step: a.step,
-                elapsed_ms: seen.at - a.entered_at,
-                since_prior_ms: since_prior,
-                complete: a.complete,
-            };
-            return (Some(t), None);
-        }
-        // Too late for the next step: this attempt is over, and the event may start another.
-        *attempt = None;
+        None => enter(funnel, attempt, seen, host, &mut out),
     }
-    enter(funnel, attempt, seen, host)
+    out
+}
+
+fn excluded(funnel: &Funnel, a: &Attempt, seen: &Seen<'_>, host: &dyn Host) -> bool {
+    let step = a.step();
+    funnel.exclude.iter().any(|x| {
+        x.event == seen.name
+            && x.after_step.is_none_or(|s| step >= s)
+            && x.before_step.is_none_or(|s| step < s)
+            && first_failure(&x.when, &[], seen.vars, host).is_none()
+    })
+}
+
+/// The steps an attempt in progress may reach next, as indexes.
+fn next_steps(funnel: &Funnel, a: &Attempt) -> Vec<usize> {
+    match funnel.order {
+        Order::Sequence => vec![a.step()],
+        Order::Any => (0..funnel.steps.len()).filter(|i| !a.reached.contains(i)).collect(),
+    }
+}
+
+fn progress(funnel: &Funnel, a: &mut Attempt, seen: &Seen<'_>, host: &dyn Host, out: &mut Advance) {
+    for i in next_steps(funnel, a) {
+        let step = &funnel.steps[i];
+        if step.event != seen.name {
+            continue;
+        }
+        let why = match first_failure(&step.when, &[], seen.vars, host) {
+            Some(why) => Some(why),
+            None if !holds_constant(funnel, &a.held, seen.vars) => Some(held_mismatch(funnel)),
+            None if step.follows == Follows::Directly && !a.armed => {
+                Some("another event came between it and the prior step".to_string())
+            }
+            None => None,
+        };
+        if let Some(why) = why {
+            out.why.get_or_insert(format!("step {} `{}`: {why}", i + 1, step.name));
+            continue;
+        }
+        let since_prior_ms = seen.at - a.last_at;
+        a.reached.push(i);
+        a.last_at = seen.at;
+        a.armed = true;
+        a.complete = a.reached.len() == funnel.steps.len()
+            || funnel.order == Order::Sequence && i + 1 == funnel.steps.len();
+        out.changes.push(Change::Step {
+            step: i + 1,
+            reached: a.reached.len(),
+            elapsed_ms: seen.at - a.entered_at,
+            since_prior_ms,
+            complete: a.complete,
+        });
+        return;
+    }
+    if !funnel.ignore_between.iter().any(|name| name == seen.name) {
+        // A repeat of the prior step's event keeps a `directly` step within reach; anything
+        // else in between puts it out of reach until the prior step happens again.
+        a.armed = a.reached.last().is_some_and(|&i| repeats(funnel, i, seen, host));
+    }
+}
+
+fn repeats(funnel: &Funnel, index: usize, seen: &Seen<'_>, host: &dyn Host) -> bool {
+    let step = &funnel.steps[index];
+    step.event == seen.name && first_failure(&step.when, &[], seen.vars, host).is_none()
+}
+
+fn holds_constant(funnel: &Funnel, held: &[Value], vars: &dyn Vars) -> bool {
+    funnel.hold.iter().zip(held).all(|(name, value)| &vars.var(name).unwrap_or_default() == value)
+}
+
+fn held_mismatch(funnel: &Funnel) -> String {
+    format!("held properties `{}` differ from the entry step's", funnel.hold.join("`, `"))
 }
 
 fn enter(
@@ -109,54 +252,107 @@ fn enter(
     attempt: &mut Option<Attempt>,
     seen: &Seen<'_>,
     host: &dyn Host,
-) -> (Option<Transition>, Option<String>) {
-    let candidates = match funnel.entry {
-        Entry::Closed => &funnel.steps[..1],
-        Entry::Open => &funnel.steps[..],
+    out: &mut Advance,
+) {
+    let candidates = match (funnel.order, funnel.entry) {
+        (Order::Sequence, Entry::Closed) => 0..1,
+        _ => 0..funnel.steps.len(),
     };
-    let mut reason = None;
-    for (i, step) in candidates.iter().enumerate() {
+    for i in candidates {
+        let step = &funnel.steps[i];
         if step.event != seen.name {
             continue;
         }
         if let Some(why) = first_failure(&step.when, &[], seen.vars, host) {
-            reason.get_or_insert(format!("step {} `{}`: {why}", i + 1, step.name));
+            out.why.get_or_insert(format!("step {} `{}`: {why}", i + 1, step.name));
             continue;
         }
-        let complete = i + 1 == funnel.steps.len();
+        let complete = funnel.steps.len() == 1
+            || funnel.order == Order::Sequence && i + 1 == funnel.steps.len();
+        let held = funnel.hold.iter().map(|name| seen.vars.var(name).unwrap_or_default()).collect();
         *attempt = Some(Attempt {
-            step: i + 1,
+            reached: vec![i],
             entered_at: seen.at,
             last_at: seen.at,
             session: seen.session.to_string(),
             complete,
+            held,
+            armed: true,
         });
-        let t = Transition { step: i + 1, elapsed_ms: 0.0, since_prior_ms: 0.0, complete };
-        return (Some(t), None);
+        out.changes.push(Change::Step {
+            step: i + 1,
+            reached: 1,
+            elapsed_ms: 0.0,
+            since_prior_ms: 0.0,
+            complete,
+        });
+        return;
     }
-    (None, reason)
+}
+
+/// What an attempt waits for next, for the console.
+pub fn waiting_for(funnel: &Funnel, attempt: Option<&Attempt>) -> Vec<String> {
+    let indexes = match attempt {
+        Some(a) if a.complete => return Vec::new(),
+        Some(a) => next_steps(funnel, a),
+        None if funnel.entry == Entry::Closed && funnel.order == Order::Sequence => vec![0],
+        None => (0..funnel.steps.len()).collect(),
+    };
+    indexes
+        .into_iter()
+        .map(|i| {
+            let step = &funnel.steps[i];
+            let mut text = step.event.clone();
+            for c in &step.when {
+                text.push_str(" where ");
+                text.push_str(&c.describe());
+            }
+            if step.follows == Follows::Directly {
+                text.push_str(" (directly)");
+            }
+            text
+        })
+        .collect()
 }
 
 /// A fingerprint of a funnel's definition, so that progress saved under one definition is not
 /// applied to a changed one.
 pub fn fingerprint(funnel: &Funnel) -> String {
-    let entry = match funnel.entry {
+    let mut text = String::new();
+    let mut add = |part: &str| {
+        text.push_str(part);
+        text.push('|');
+    };
+    add(&funnel.id);
+    add(match funnel.entry {
         Entry::Closed => "closed",
         Entry::Open => "open",
-    };
-    let mut text = format!("{}|{entry}|", funnel.id);
-    text.push_str(&Value::Num(funnel.window_ms.unwrap_or(0.0)).to_json());
+    });
+    add(match funnel.order {
+        Order::Sequence => "sequence",
+        Order::Any => "any",
+    });
+    add(match funnel.scope {
+        Scope::Session => "session",
+        Scope::Visitor => "visitor",
+    });
+    add(&Value::Num(funnel.window_ms.unwrap_or(0.0)).to_json());
+    for hold in &funnel.hold {
+        add(hold);
+    }
     for step in &funnel.steps {
-        text.push('|');
-        text.push_str(&step.event);
-        text.push('|');
-        text.push_str(&Value::Num(step.within_ms.unwrap_or(0.0)).to_json());
+        add(&step.event);
+        add(&Value::Num(step.within_ms.unwrap_or(0.0)).to_json());
+        add(if step.follows == Follows::Directly { "directly" } else { "indirectly" });
         for c in &step.when {
-            text.push('|');
-            text.push_str(&c.describe());
+            add(&c.describe());
         }
     }
-    // FNV-1a: stable across builds and platforms, which `DefaultHasher` does not promise.
+    fnv_hex(&text)
+}
+
+/// FNV-1a as hex: stable across builds and platforms, which `DefaultHasher` does not promise.
+pub fn fnv_hex(text: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in text.bytes() {
         hash ^= u64::from(byte);
@@ -173,31 +369,47 @@ impl Attempt {
     /// The attempt as JSON, for storage.
     pub fn to_value(&self, fingerprint: &str) -> Value {
         Value::Obj(vec![
-            ("step".into(), Value::Num(self.step as f64)),
+            (
+                "reached".into(),
+                Value::Arr(self.reached.iter().map(|&i| Value::Num(i as f64)).collect()),
+            ),
             ("entered_at".into(), Value::Num(self.entered_at)),
             ("last_at".into(), Value::Num(self.last_at)),
             ("session".into(), self.session.as_str().into()),
             ("complete".into(), self.complete.into()),
+            ("held".into(), Value::Arr(self.held.clone())),
+            ("armed".into(), self.armed.into()),
             ("def".into(), fingerprint.into()),
         ])
     }
 
     /// Reads an attempt stored by [`Attempt::to_value`], if it was made under the same
-    /// definition and is still a valid position in it.
+    /// definition and is a valid position in it.
     pub fn from_value(value: &Value, funnel: &Funnel, fingerprint: &str) -> Option<Attempt> {
         if value.get("def")?.as_str()? != fingerprint {
             return None;
         }
-        let step = value.get("step")?.as_f64()? as usize;
-        if step == 0 || step > funnel.steps.len() {
-            return None;
+        let Value::Arr(items) = value.get("reached")? else { return None };
+        let mut reached = Vec::new();
+        for item in items {
+            let i = item.as_f64()?;
+            if !(0.0..funnel.steps.len() as f64).contains(&i) || reached.contains(&(i as usize)) {
+                return None;
+            }
+            reached.push(i as usize);
         }
+        let held = match value.get("held") {
+            Some(Value::Arr(items)) if items.len() == funnel.hold.len() => items.clone(),
+            _ => return None,
+        };
         Some(Attempt {
-            step,
+            reached: (!reached.is_empty()).then_some(reached)?,
             entered_at: value.get("entered_at")?.as_f64()?,
             last_at: value.get("last_at")?.as_f64()?,
             session: value.get("session")?.as_str()?.to_string(),
             complete: matches!(value.get("complete"), Some(Value::Bool(true))),
+            held,
+            armed: !matches!(value.get("armed"), Some(Value::Bool(false))),
         })
     }
 }

@@ -28,8 +28,6 @@ pub trait Host {
 pub struct NativeHost {
     /// Cookies, as name and value.
     pub cookies: Vec<(String, String)>,
-    /// Ids handed out so far; ids are `id1`, `id2`, ... so that tests are repeatable.
-    pub ids: std::cell::Cell<u64>,
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -61,8 +59,10 @@ impl Host for NativeHost {
         text.to_lowercase()
     }
 
+    /// Ids from a process-wide counter (`id1`, `id2`, ...): repeatable, and unique across
+    /// hosts as random ids are in the page.
     fn random_id(&self) -> String {
-        self.ids.set(self.ids.get() + 1);
-        format!("id{}", self.ids.get())
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        format!("id{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
     }
 }

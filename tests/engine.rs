@@ -239,7 +239,9 @@ fn a_step_outside_its_within_limit_ends_the_attempt() {
     let mut too_late = engine_on(DEMO, "http://shop.test/p", Some(e.state()));
     let out = too_late
         .observe(&Observation::DataLayer { push: &push(r#"{"event":"add_to_cart"}"#) }, late + 1.0);
-    assert_eq!(names(&out), ["add_to_cart"]);
+    assert_eq!(names(&out), ["add_to_cart", "funnel_abandon"]);
+    assert_eq!(param(&out[1], "reason"), &Value::from("within"));
+    assert_eq!(param(&out[1], "last_step"), &Value::Num(2.0));
     assert_eq!(too_late.progress(late + 2.0).as_array()[0].get("step"), Some(&Value::Num(0.0)));
 }
 
@@ -252,7 +254,8 @@ fn a_new_session_after_the_idle_timeout_ends_the_attempt() {
         &Observation::DataLayer { push: &push(r#"{"event":"view_item"}"#) },
         T0 + 31.0 * 60_000.0,
     );
-    assert_eq!(names(&out), ["view_item"]);
+    assert_eq!(names(&out), ["view_item", "funnel_abandon"]);
+    assert_eq!(param(&out[1], "reason"), &Value::from("session"));
     let started = later.state().path("session.started_at").cloned();
     assert_eq!(started, Some(Value::Num(T0 + 31.0 * 60_000.0)), "a new session started");
     assert_eq!(out[0].segment.get("returning"), Some(&Value::Bool(true)));
