@@ -204,8 +204,8 @@ fn model(f: &Funnel, stream: &[E]) -> Vec<(usize, String)> {
             let last = r.steps.last().unwrap().0 + 1;
             let excluded = f.exclude.iter().any(|x| {
                 x.event == e.name
-                    && x.after_step.map_or(true, |s| last >= s)
-                    && x.before_step.map_or(true, |s| last < s)
+                    && x.after_step.is_none_or(|s| last >= s)
+                    && x.before_step.is_none_or(|s| last < s)
                     && x.when.iter().all(|c| c.holds(e, &host as &dyn Host))
             });
             if excluded {
