@@ -84,6 +84,8 @@ pub struct Sender<'a> {
     pub client_id: &'a str,
     /// The session's id.
     pub session_id: &'a str,
+    /// The configuration's fingerprint, so that reports can tell configurations apart.
+    pub config_version: &'a str,
 }
 
 /// The request body for a batch of events already written as JSON.
@@ -94,6 +96,8 @@ pub fn body(sender: &Sender<'_>, sent_at: f64, events: &[(String, String)]) -> S
     Value::from(sender.client_id).write_json(&mut out);
     out.push_str(",\"session_id\":");
     Value::from(sender.session_id).write_json(&mut out);
+    out.push_str(",\"config_version\":");
+    Value::from(sender.config_version).write_json(&mut out);
     out.push_str(",\"sent_at\":");
     Value::Num(sent_at.floor()).write_json(&mut out);
     out.push_str(",\"events\":[");
@@ -155,7 +159,8 @@ mod tests {
 
     #[test]
     fn body_is_valid_json_of_the_wire_format() {
-        let sender = Sender { site: "demo", client_id: "c1", session_id: "s\"1" };
+        let sender =
+            Sender { site: "demo", client_id: "c1", session_id: "s\"1", config_version: "v" };
         let text = body(&sender, 12.5, &[("x".into(), r#"{"id":"x"}"#.into())]);
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["v"], 1);

@@ -11,7 +11,7 @@ use crate::dom::Element;
 use crate::event::{query_param, Event, Page};
 use crate::funnel::{self, Attempt, Change, Seen};
 use crate::host::Host;
-use crate::json::Value;
+use crate::json::{obj, Value};
 use crate::segment::{segment, Visit};
 use crate::session::Session;
 use crate::trigger::{recognise, Observation, PageMemory, Recognised};
@@ -31,6 +31,8 @@ pub struct Setup {
     pub user_agent: String,
     /// What [`Engine::state`] returned on an earlier page load, if anything.
     pub stored: Option<Value>,
+    /// A fingerprint of the configuration, sent with every batch.
+    pub config_version: String,
 }
 
 /// The tracker's logic for one page load.
@@ -40,6 +42,7 @@ pub struct Engine {
     page: Page,
     user_agent: String,
     client_id: String,
+    config_version: String,
     page_key: String,
     seq: u64,
     session: Option<Session>,
@@ -81,6 +84,7 @@ impl Engine {
             page: setup.page,
             user_agent: setup.user_agent,
             client_id: setup.client_id,
+            config_version: setup.config_version,
             page_key,
             seq: 0,
             session,
@@ -102,6 +106,11 @@ impl Engine {
     /// The visitor's id.
     pub fn client_id(&self) -> &str {
         &self.client_id
+    }
+
+    /// The configuration's fingerprint.
+    pub fn config_version(&self) -> &str {
+        &self.config_version
     }
 
     /// The current session's id, or empty before the first observation.
@@ -499,21 +508,21 @@ fn progress_row(f: &Funnel, attempt: Option<&Attempt>, now: f64) -> Value {
         };
         Some(Value::Num(left.max(0.0)))
     });
-    Value::Obj(vec![
-        ("funnel".into(), f.id.as_str().into()),
-        ("name".into(), f.name.as_str().into()),
-        ("step".into(), Value::Num(step as f64)),
-        ("steps".into(), Value::Num(f.steps.len() as f64)),
-        ("reached".into(), Value::Num(attempt.map_or(0, |a| a.reached.len()) as f64)),
+    obj(vec![
+        ("funnel", f.id.as_str().into()),
+        ("name", f.name.as_str().into()),
+        ("step", Value::Num(step as f64)),
+        ("steps", Value::Num(f.steps.len() as f64)),
+        ("reached", Value::Num(attempt.map_or(0, |a| a.reached.len()) as f64)),
         (
             "step_name".into(),
             step.checked_sub(1).map_or(Value::Null, |i| f.steps[i].name.as_str().into()),
         ),
-        ("next".into(), next),
-        ("waiting_for".into(), Value::from(funnel::waiting_for(f, attempt).join(" or "))),
-        ("complete".into(), complete.into()),
-        ("time_left_ms".into(), left.unwrap_or(Value::Null)),
-        ("css_class".into(), f.css_class.into()),
+        ("next", next),
+        ("waiting_for", Value::from(funnel::waiting_for(f, attempt).join(" or "))),
+        ("complete", complete.into()),
+        ("time_left_ms", left.unwrap_or(Value::Null)),
+        ("css_class", f.css_class.into()),
     ])
 }
 

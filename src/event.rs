@@ -1,6 +1,6 @@
 //! The events the tracker emits and the page they happened on.
 
-use crate::json::Value;
+use crate::json::{obj, Value};
 
 /// The page an event happened on.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -31,11 +31,11 @@ impl Page {
     }
 
     fn to_value(&self) -> Value {
-        Value::Obj(vec![
-            ("url".into(), self.url.as_str().into()),
-            ("path".into(), self.path.as_str().into()),
-            ("title".into(), self.title.as_str().into()),
-            ("referrer".into(), self.referrer.as_str().into()),
+        obj(vec![
+            ("url", self.url.as_str().into()),
+            ("path", self.path.as_str().into()),
+            ("title", self.title.as_str().into()),
+            ("referrer", self.referrer.as_str().into()),
         ])
     }
 }
@@ -126,15 +126,15 @@ impl Event {
     pub fn to_value(&self) -> Value {
         let funnels =
             self.funnels.iter().map(|(id, step)| (id.clone(), Value::Num(*step as f64))).collect();
-        Value::Obj(vec![
-            ("id".into(), self.id.as_str().into()),
-            ("name".into(), self.name.as_str().into()),
-            ("ts".into(), Value::Num(self.ts.floor())),
-            ("seq".into(), Value::Num(self.seq as f64)),
-            ("page".into(), self.page.to_value()),
-            ("params".into(), self.params.clone()),
-            ("segment".into(), self.segment.clone()),
-            ("funnels".into(), Value::Obj(funnels)),
+        obj(vec![
+            ("id", self.id.as_str().into()),
+            ("name", self.name.as_str().into()),
+            ("ts", Value::Num(self.ts.floor())),
+            ("seq", Value::Num(self.seq as f64)),
+            ("page", self.page.to_value()),
+            ("params", self.params.clone()),
+            ("segment", self.segment.clone()),
+            ("funnels", Value::Obj(funnels)),
         ])
     }
 }

@@ -23,7 +23,7 @@
 use crate::condition::{first_failure, Vars};
 use crate::config::{Entry, Follows, Funnel, Order, Scope};
 use crate::host::Host;
-use crate::json::Value;
+use crate::json::{obj, Value};
 
 /// One funnel's attempt in progress (or just completed).
 #[derive(Clone, Debug, PartialEq)]
@@ -368,18 +368,18 @@ pub fn fnv_hex(text: &str) -> String {
 impl Attempt {
     /// The attempt as JSON, for storage.
     pub fn to_value(&self, fingerprint: &str) -> Value {
-        Value::Obj(vec![
+        obj(vec![
             (
                 "reached".into(),
                 Value::Arr(self.reached.iter().map(|&i| Value::Num(i as f64)).collect()),
             ),
-            ("entered_at".into(), Value::Num(self.entered_at)),
-            ("last_at".into(), Value::Num(self.last_at)),
-            ("session".into(), self.session.as_str().into()),
-            ("complete".into(), self.complete.into()),
-            ("held".into(), Value::Arr(self.held.clone())),
-            ("armed".into(), self.armed.into()),
-            ("def".into(), fingerprint.into()),
+            ("entered_at", Value::Num(self.entered_at)),
+            ("last_at", Value::Num(self.last_at)),
+            ("session", self.session.as_str().into()),
+            ("complete", self.complete.into()),
+            ("held", Value::Arr(self.held.clone())),
+            ("armed", self.armed.into()),
+            ("def", fingerprint.into()),
         ])
     }
 

@@ -173,6 +173,12 @@ impl Value {
     }
 }
 
+/// An object from literal keys. One shared function, rather than a `String` conversion per key
+/// at every call site, which adds up in the wasm.
+pub fn obj(pairs: Vec<(&str, Value)>) -> Value {
+    Value::Obj(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
 impl From<&str> for Value {
     fn from(s: &str) -> Value {
         Value::Str(s.to_string())

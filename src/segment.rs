@@ -6,7 +6,7 @@
 //! any other → referral); else `(direct)` / `(none)`.
 
 use crate::event::{query_param, split_url};
-use crate::json::Value;
+use crate::json::{obj, Value};
 use crate::text::contains;
 
 /// What the segment is computed from.
@@ -24,13 +24,13 @@ pub struct Visit<'a> {
 /// The segment of a visit, as sent on every event.
 pub fn segment(visit: &Visit<'_>) -> Value {
     let (source, medium, campaign) = traffic(visit.url, visit.referrer);
-    Value::Obj(vec![
-        ("device".into(), device(visit.user_agent).into()),
-        ("source".into(), source.into()),
-        ("medium".into(), medium.into()),
-        ("campaign".into(), campaign.into()),
-        ("returning".into(), visit.returning.into()),
-        ("landing".into(), split_url(visit.url).1.into()),
+    obj(vec![
+        ("device", device(visit.user_agent).into()),
+        ("source", source.into()),
+        ("medium", medium.into()),
+        ("campaign", campaign.into()),
+        ("returning", visit.returning.into()),
+        ("landing", split_url(visit.url).1.into()),
     ])
 }
 

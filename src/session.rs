@@ -1,6 +1,6 @@
 //! Sessions: a visit that ends after a period without activity.
 
-use crate::json::Value;
+use crate::json::{obj, Value};
 
 /// The visitor's current session, as stored between page loads.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,12 +28,12 @@ impl Session {
 
     /// The session as JSON, for storage.
     pub fn to_value(&self) -> Value {
-        Value::Obj(vec![
-            ("id".into(), self.id.as_str().into()),
-            ("started_at".into(), Value::Num(self.started_at)),
-            ("last_at".into(), Value::Num(self.last_at)),
-            ("number".into(), Value::Num(f64::from(self.number))),
-            ("segment".into(), self.segment.clone()),
+        obj(vec![
+            ("id", self.id.as_str().into()),
+            ("started_at", Value::Num(self.started_at)),
+            ("last_at", Value::Num(self.last_at)),
+            ("number", Value::Num(f64::from(self.number))),
+            ("segment", self.segment.clone()),
         ])
     }
 

@@ -7,7 +7,7 @@
 use crate::config::{Trigger, TriggerKind};
 use crate::dom::{clean_text, Element};
 use crate::event::split_url;
-use crate::json::Value;
+use crate::json::{obj, Value};
 
 /// What the glue saw happen in the page.
 pub enum Observation<'a> {
@@ -160,14 +160,15 @@ fn matched(trigger: &Trigger, target: &dyn Element) -> Result<Box<dyn Element>, 
     target.closest(selector).ok_or_else(|| format!("element is not inside `{selector}`"))
 }
 
-fn element_vars(prefix: &str, element: &dyn Element) -> Value {
+/// The `click.*` variables of an element.
+fn click_vars(element: &dyn Element) -> Value {
     let url = element.url().or_else(|| element.closest("a[href]").and_then(|a| a.url()));
-    Value::Obj(vec![
-        (format!("{prefix}.text"), clean_text(&element.text(), 100).into()),
-        (format!("{prefix}.id"), element.attr("id").unwrap_or_default().into()),
-        (format!("{prefix}.classes"), element.attr("class").unwrap_or_default().into()),
-        (format!("{prefix}.url"), url.unwrap_or_default().into()),
-        (format!("{prefix}.element"), element.tag().into()),
+    obj(vec![
+        ("click.text", clean_text(&element.text(), 100).into()),
+        ("click.id", element.attr("id").unwrap_or_default().into()),
+        ("click.classes", element.attr("class").unwrap_or_default().into()),
+        ("click.url", url.unwrap_or_default().into()),
+        ("click.element", element.tag().into()),
     ])
 }
 
@@ -184,7 +185,7 @@ fn click<'a>(trigger: &Trigger, target: &dyn Element) -> Recognised<'a> {
         Ok(e) => e,
         Err(why) => return Recognised::No(why),
     };
-    let vars = element_vars("click", &*element);
+    let vars = click_vars(&*element);
     let params = params_from(
         &vars,
         &[
@@ -223,7 +224,7 @@ fn download<'a>(
     if !by_extension && !by_attribute {
         return Recognised::No(format!("`{url}` is not a download (extension `{extension}`)"));
     }
-    let mut vars = element_vars("click", &*link);
+    let mut vars = click_vars(&*link);
     vars.set("file.name", file_name.as_str().into());
     vars.set("file.extension", extension.as_str().into());
     let params = params_from(
@@ -256,8 +257,8 @@ fn scroll<'a>(
         .into_iter()
         .map(|t| {
             memory.mark_scroll(index, t);
-            let vars = Value::Obj(vec![("scroll.percent".into(), Value::Num(t))]);
-            let params = Value::Obj(vec![("percent_scrolled".into(), Value::Num(t))]);
+            let vars = obj(vec![("scroll.percent", Value::Num(t))]);
+            let params = obj(vec![("percent_scrolled", Value::Num(t))]);
             candidate(trigger, "scroll_depth", vars, params, None)
         })
         .collect();
@@ -321,14 +322,14 @@ fn video<'a>(
     let out = events
         .into_iter()
         .map(|(what, percent)| {
-            let vars = Value::Obj(vec![
-                ("video.status".into(), what.into()),
-                ("video.percent".into(), Value::Num(percent)),
-                ("video.title".into(), title.as_str().into()),
-                ("video.url".into(), url.as_str().into()),
-                ("video.current_time".into(), Value::Num(media.current_time)),
-                ("video.duration".into(), Value::Num(media.duration)),
-                ("video.provider".into(), "html5".into()),
+            let vars = obj(vec![
+                ("video.status", what.into()),
+                ("video.percent", Value::Num(percent)),
+                ("video.title", title.as_str().into()),
+                ("video.url", url.as_str().into()),
+                ("video.current_time", Value::Num(media.current_time)),
+                ("video.duration", Value::Num(media.duration)),
+                ("video.provider", "html5".into()),
             ]);
             let params = params_from(
                 &vars,
@@ -356,11 +357,11 @@ fn submit<'a>(trigger: &Trigger, form: &dyn Element) -> Recognised<'a> {
         },
         None => form.clone_box(),
     };
-    let vars = Value::Obj(vec![
-        ("form.id".into(), form.attr("id").unwrap_or_default().into()),
-        ("form.name".into(), form.attr("name").unwrap_or_default().into()),
-        ("form.destination".into(), form.url().unwrap_or_default().into()),
-        ("form.element".into(), form.tag().into()),
+    let vars = obj(vec![
+        ("form.id", form.attr("id").unwrap_or_default().into()),
+        ("form.name", form.attr("name").unwrap_or_default().into()),
+        ("form.destination", form.url().unwrap_or_default().into()),
+        ("form.element", form.tag().into()),
     ]);
     let params = params_from(
         &vars,

@@ -48,6 +48,7 @@ fn engine_on(config: &str, url: &str, stored: Option<Value>) -> Engine {
         client_id: "c-1".into(),
         user_agent: "Mozilla/5.0 (X11; Linux x86_64)".into(),
         stored,
+        config_version: "test".into(),
     };
     Engine::new(setup, Box::new(NativeHost::default()))
 }

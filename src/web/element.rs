@@ -29,12 +29,13 @@ impl Element for DomElement {
 
     fn text(&self) -> String {
         // `textContent` rather than `innerText`: it does not force a layout on every click.
-        let mut text = self.0.text_content().unwrap_or_default();
-        // A click target may hold megabytes of text; only the start is ever shown.
-        if let Some((cut, _)) = text.char_indices().nth(2000) {
-            text.truncate(cut);
+        // A click target may hold megabytes of text; only the start is ever shown, so it is
+        // cut on the JavaScript side before anything is copied into the wasm.
+        let text = js_sys::Reflect::get(&self.0, &"textContent".into()).unwrap_or_default();
+        match text.dyn_ref::<js_sys::JsString>() {
+            Some(text) => text.slice(0, 2000).into(),
+            None => String::new(),
         }
-        text
     }
 
     fn url(&self) -> Option<String> {

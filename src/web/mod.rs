@@ -9,7 +9,6 @@
 mod convert;
 mod element;
 mod host;
-mod listen;
 mod storage;
 mod tracker;
 mod transport;
@@ -18,7 +17,7 @@ mod transport;
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-pub use tracker::{debug, events, explain, flush, handle, progress, queue, start};
+pub use tracker::{debug, events, explain, flush, handle, progress, queue, reset, start, unstick};
 
 /// Entry points for the browser tests in `tests/web.rs`; not part of the public API.
 #[doc(hidden)]
@@ -39,6 +38,6 @@ pub mod testing {
 
     /// A JavaScript value as the engine sees it.
     pub fn to_value(value: &wasm_bindgen::JsValue) -> Value {
-        super::convert::to_value(value)
+        super::convert::to_value(value, super::convert::Limits::PUSH)
     }
 }

@@ -1,13 +1,16 @@
-//! The tracker in the page: the engine, the queue, the timer, and the functions the loader
-//! calls. One per page, in a thread-local.
+//! The tracker in the page: the engine, the queue, and the functions the loader calls.
 //!
-//! No `RefCell` borrow is held across a call that can run page code: the engine runs inside a
-//! borrow, but what it produces is sent and logged after the borrow ends.
+//! The loader owns every DOM listener and the one timer, and calls in here inside `try`: an
+//! exception can then never reach the page, and if one ever unwinds through a call of ours the
+//! loader calls [`unstick`] so that the tracker keeps working. The tracker itself lives in a
+//! slot with a busy flag: a re-entrant call (page code that reacts, inside our own call, to
+//! something we did) is dropped instead of aliasing the tracker.
+//!
+//! Page code (callbacks, the data layer) is only ever called after the slot is released.
 
-use super::convert::to_value;
+use super::convert::{to_value, Limits};
 use super::element::DomElement;
 use super::host::BrowserHost;
-use super::listen::{install, Listeners};
 use super::{storage, transport};
 use crate::batch::{body, Queue, Sender};
 use crate::config::{decode, Config};
@@ -15,46 +18,61 @@ use crate::engine::{Engine, Setup};
 use crate::event::Page;
 use crate::json::Value;
 use crate::trigger::{Media, MediaAction, Observation};
-use gloo_timers::callback::Timeout;
-use std::cell::RefCell;
+use std::cell::{Cell, UnsafeCell};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Event, HtmlMediaElement};
 
 /// Browsers refuse keepalive requests and beacons above 64 KiB in flight; we stay well under.
 const MAX_BODY_BYTES: usize = 60_000;
+/// How many send failures `microfunnel.queue()` remembers.
+const MAX_FAILURES: usize = 10;
 
 struct Tracker {
     engine: Engine,
+    /// The loader's callbacks: funnel changes for the page, and the flush timer.
+    notify: Option<js_sys::Function>,
+    schedule: Option<js_sys::Function>,
+    /// When the flush timer will fire, if it is set.
+    timer_at: Option<f64>,
     queue: Queue,
-    timer: Option<Timeout>,
-    media: Vec<Element>,
+    /// Media elements seen, with the source they last played, so that a new source is a new
+    /// playback.
+    media: Vec<(Element, String)>,
     failures: Vec<String>,
-    _listeners: Option<Listeners>,
+    /// The state text this tab last wrote or read, to notice another tab's writes cheaply.
+    state_text: String,
 }
 
-/// The one tracker of the page.
-///
-/// A plain static rather than `thread_local!`: wasm32-unknown-unknown without the atomics
-/// feature has exactly one thread, and each `LocalKey::with` call site would cost its own
-/// copy of the access code in the wasm.
-struct Global(RefCell<Option<Tracker>>);
+/// The one tracker of the page, behind a busy flag.
+struct Slot {
+    busy: Cell<bool>,
+    tracker: UnsafeCell<Option<Tracker>>,
+}
 
 // SAFETY: this module is compiled only for wasm32-unknown-unknown without threads, so the
 // static is never reached from two threads.
-unsafe impl Sync for Global {}
+unsafe impl Sync for Slot {}
 
-static TRACKER: Global = Global(RefCell::new(None));
+static SLOT: Slot = Slot { busy: Cell::new(false), tracker: UnsafeCell::new(None) };
 
-/// The kinds of DOM event the listeners report.
-#[derive(Clone, Copy)]
-pub enum Dom {
-    Click,
-    Submit,
-    Scroll,
-    Play,
-    TimeUpdate,
-    Ended,
+/// Runs `f` on the tracker if it is started and not busy.
+fn with<R>(f: impl FnOnce(&mut Tracker) -> R) -> Option<R> {
+    if SLOT.busy.replace(true) {
+        return None;
+    }
+    // SAFETY: the busy flag guarantees this is the only reference to the tracker; it is
+    // cleared below, or by `unstick` when an exception unwound through `f`.
+    let result = unsafe { (*SLOT.tracker.get()).as_mut().map(f) };
+    SLOT.busy.set(false);
+    result
+}
+
+/// Clears the busy flag after an exception unwound through one of our calls. The loader calls
+/// it only from its outermost `catch`, when no call of ours is running.
+#[wasm_bindgen]
+pub fn unstick() {
+    SLOT.busy.set(false);
 }
 
 fn now() -> f64 {
@@ -71,62 +89,74 @@ fn log_debug(lines: &[String]) {
     }
 }
 
-/// Runs `f` on the tracker if it is started and not already busy; a re-entrant call (a page
-/// handler reacting to something we did, inside our own call) is dropped, not a panic.
-fn with<R>(f: impl FnOnce(&mut Tracker) -> R) -> Option<R> {
-    let mut guard = TRACKER.0.try_borrow_mut().ok()?;
-    guard.as_mut().map(f)
-}
-
 fn key(site: &str, what: &str) -> String {
     format!("mf:{site}:{what}")
 }
 
-/// Starts the tracker with the config's JSON text and the loader's queue of early calls
-/// (`[kind, payload, time]` entries). Errors in the config are logged with their JSON path;
-/// the valid parts run.
+fn read_state(site: &str) -> Option<(String, Value)> {
+    let text = storage::get(&key(site, "state"))?;
+    let parsed = js_sys::JSON::parse(&text).ok()?;
+    Some((text, to_value(&parsed, Limits::CONFIG)))
+}
+
+/// Starts the tracker. `config_text` is the config's JSON; `early` the loader's buffer of
+/// `[kind, payload, time]` entries; `notify(name, params_json)` is called after each funnel
+/// change; `schedule(ms)` sets the loader's flush timer; `loaded_at` is when the loader ran,
+/// the time of the page view. Config errors are logged with their JSON path; the valid parts
+/// run.
 #[wasm_bindgen]
-pub fn start(config_text: &str, early: js_sys::Array) {
-    if TRACKER.0.try_borrow().map_or(true, |t| t.is_some()) {
+pub fn start(
+    config_text: &str,
+    early: js_sys::Array,
+    notify: JsValue,
+    schedule: JsValue,
+    loaded_at: f64,
+) {
+    // SAFETY: only read while not busy; see `with`.
+    if SLOT.busy.get() || unsafe { (*SLOT.tracker.get()).is_some() } {
         return;
     }
     let Some(config) = load_config(config_text) else { return };
-    let (Some(window), Some(document)) =
-        (web_sys::window(), web_sys::window().and_then(|w| w.document()))
-    else {
-        return;
-    };
+    let Some(window) = web_sys::window() else { return };
+    let Some(document) = window.document() else { return };
     let client_key = key(&config.site, "client");
     let client_id = storage::get(&client_key).unwrap_or_else(|| {
         let id = format!("c-{}", crate::host::Host::random_id(&BrowserHost));
         storage::set(&client_key, &id);
         id
     });
-    let stored = storage::get(&key(&config.site, "state"))
-        .and_then(|text| js_sys::JSON::parse(&text).ok())
-        .map(|v| to_value(&v));
-    let location = window.location();
-    let page =
-        Page::new(&location.href().unwrap_or_default(), &document.title(), &document.referrer());
+    let (state_text, stored) = match read_state(&config.site) {
+        Some((text, value)) => (text, Some(value)),
+        None => (String::new(), None),
+    };
+    let href = window.location().href().unwrap_or_default();
+    let page = Page::new(&href, &document.title(), &document.referrer());
     let user_agent = window.navigator().user_agent().unwrap_or_default();
-    let setup = Setup { config, page, client_id, user_agent, stored };
-    let engine = Engine::new(setup, Box::new(BrowserHost));
+    let config_version = crate::funnel::fnv_hex(config_text);
+    let setup = Setup { config, page, client_id, user_agent, stored, config_version };
     let tracker = Tracker {
-        engine,
+        engine: Engine::new(setup, Box::new(BrowserHost)),
+        notify: notify.dyn_into().ok(),
+        schedule: schedule.dyn_into().ok(),
+        timer_at: None,
         queue: Queue::default(),
-        timer: None,
         media: Vec::new(),
         failures: Vec::new(),
-        _listeners: Some(install(&window, &document)),
+        state_text,
     };
-    if let Ok(mut slot) = TRACKER.0.try_borrow_mut() {
-        *slot = Some(tracker);
-    }
-    run(|engine, t| engine.observe(&Observation::PageView, t));
+    // SAFETY: not busy (checked above), and nothing else reaches the slot during start-up.
+    unsafe { *SLOT.tracker.get() = Some(tracker) };
+    run(&Observation::PageView, loaded_at);
     for entry in early.iter() {
         let entry: js_sys::Array = entry.unchecked_into();
         let kind = entry.get(0).as_string().unwrap_or_default();
-        handle(&kind, entry.get(1), entry.get(2).as_f64().unwrap_or_else(now));
+        // Buffered events happened after the loader ran, so never before the page view.
+        let time = entry.get(2).as_f64().unwrap_or_else(now).max(loaded_at);
+        handle(&kind, entry.get(1), time);
+    }
+    // A visitor who scrolled while the module loaded has passed thresholds already.
+    if let Some(percent) = scroll_percent().filter(|_| scrolled()) {
+        run(&Observation::Scroll { percent }, now());
     }
 }
 
@@ -140,89 +170,97 @@ fn load_config(text: &str) -> Option<Config> {
             return None;
         }
     };
-    let decoded = decode(&to_value(&parsed), &BrowserHost);
+    let decoded = decode(&to_value(&parsed, Limits::CONFIG), &BrowserHost);
     for error in &decoded.errors {
         log_error(&format!("config error at {error}"));
     }
     Some(decoded.config)
 }
 
-/// Handles one call from the loader: `"dom"` (an early DOM event), `"push"` (a data-layer or
-/// `microfunnel.push` object). `time` is when it happened.
+/// Handles one call from the loader: `"dom"` (a DOM event) or `"push"` (an object pushed to
+/// the data layer or through `microfunnel.push`). `time` is when it happened.
 #[wasm_bindgen]
 pub fn handle(kind: &str, payload: JsValue, time: f64) {
     match kind {
         "dom" => {
-            let Ok(event) = payload.dyn_into::<Event>() else { return };
-            let dom = match event.type_().as_str() {
-                "click" => Dom::Click,
-                "submit" => Dom::Submit,
-                _ => return,
-            };
-            observe_dom(dom, &event, Some(time));
+            if let Ok(event) = payload.dyn_into::<Event>() {
+                observe_dom(&event, time);
+            }
         }
         "push" => {
-            let push = to_value(&payload);
+            let push = to_value(&payload, Limits::PUSH);
             if push.as_obj().is_some() {
-                run(|engine, t| {
-                    engine.observe(&Observation::DataLayer { push: &push }, t.min(time))
-                });
+                run(&Observation::DataLayer { push: &push }, time);
             }
         }
         _ => {}
     }
 }
 
-/// Turns a DOM event into an observation. `time` is given for events replayed from the
-/// loader's queue.
-pub fn observe_dom(kind: Dom, event: &Event, time: Option<f64>) {
-    let time = time.unwrap_or_else(now);
-    if let Dom::Scroll = kind {
-        if let Some(percent) = scroll_percent() {
-            run(|engine, _| engine.observe(&Observation::Scroll { percent }, time));
+fn observe_dom(event: &Event, time: f64) {
+    let target = event.target().and_then(|t| t.dyn_into::<Element>().ok());
+    match (event.type_().as_str(), target) {
+        ("scroll", _) => {
+            if let Some(percent) = scroll_percent() {
+                run(&Observation::Scroll { percent }, time);
+            }
         }
-        return;
-    }
-    let Some(target) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
-    let element = DomElement(target.clone());
-    match kind {
-        Dom::Click => {
-            run(|engine, _| engine.observe(&Observation::Click { target: &element }, time))
+        ("click", Some(target)) => run(&Observation::Click { target: &DomElement(target) }, time),
+        ("submit", Some(target)) => run(&Observation::Submit { form: &DomElement(target) }, time),
+        ("play", Some(t)) => observe_media(MediaAction::Play, t, time),
+        ("timeupdate", Some(t)) => observe_media(MediaAction::Progress, t, time),
+        ("ended", Some(t)) => observe_media(MediaAction::Ended, t, time),
+        ("visibilitychange", _) => {
+            let hidden = web_sys::window()
+                .and_then(|w| w.document())
+                .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden);
+            if hidden {
+                send(true);
+            }
         }
-        Dom::Submit => {
-            run(|engine, _| engine.observe(&Observation::Submit { form: &element }, time))
+        ("pagehide", _) => send(true),
+        // Back from the back/forward cache: another page may have moved the shared state on.
+        ("pageshow", _) => {
+            with(sync_state);
         }
-        Dom::Play | Dom::TimeUpdate | Dom::Ended => observe_media(kind, target, time),
-        Dom::Scroll => {}
+        _ => {}
     }
 }
 
-fn observe_media(kind: Dom, target: Element, time: f64) {
+fn observe_media(action: MediaAction, target: Element, time: f64) {
     let Some(media) = target.dyn_ref::<HtmlMediaElement>() else { return };
-    let action = match kind {
-        Dom::Play => MediaAction::Play,
-        Dom::Ended => MediaAction::Ended,
-        _ => MediaAction::Progress,
-    };
     let (current_time, duration) = (media.current_time(), media.duration());
-    let key = with(|t| match t.media.iter().position(|m| *m == target) {
-        Some(i) => i as u32,
-        None => {
-            t.media.push(target.clone());
-            (t.media.len() - 1) as u32
+    let source = media.current_src();
+    let key = with(|t| {
+        let known = t.media.iter().position(|(m, _)| *m == target);
+        match known {
+            // A new source in the same element is a new playback, under a new key.
+            Some(i) if t.media[i].1 == source => i as u32,
+            _ => {
+                t.media.push((target.clone(), source.clone()));
+                (t.media.len() - 1) as u32
+            }
         }
     });
     let Some(key) = key else { return };
     let element = DomElement(target);
     let media = Media { key, action, current_time, duration, element: &element };
-    run(|engine, _| engine.observe(&Observation::Media(media), time));
+    run(&Observation::Media(media), time);
+}
+
+fn scroll_root() -> Option<Element> {
+    let document = web_sys::window()?.document()?;
+    document.scrolling_element().or_else(|| document.document_element())
+}
+
+fn scrolled() -> bool {
+    scroll_root().is_some_and(|root| root.scroll_top() > 0)
 }
 
 /// How far down the page the bottom of the viewport is, in percent; `None` when the page
 /// cannot scroll.
 fn scroll_percent() -> Option<f64> {
-    let document = web_sys::window()?.document()?;
-    let root = document.scrolling_element().or_else(|| document.document_element())?;
+    let root = scroll_root()?;
     let height = f64::from(root.scroll_height());
     let view = f64::from(root.client_height());
     if height <= view {
@@ -231,24 +269,61 @@ fn scroll_percent() -> Option<f64> {
     Some(((f64::from(root.scroll_top()) + view) / height * 100.0).min(100.0))
 }
 
-/// Runs the engine on something observed, queues what it made, saves state, and schedules
-/// or performs a send — logging only after the borrow ends.
-fn run(f: impl FnOnce(&mut Engine, f64) -> Vec<crate::event::Event>) {
+/// Takes another tab's newer state as the truth, so that two tabs of one site share one
+/// visitor state and no tab reports a step another already reported.
+fn sync_state(t: &mut Tracker) {
+    let site = t.engine.config().site.clone();
+    let Some(text) = storage::get(&key(&site, "state")) else { return };
+    if text == t.state_text {
+        return;
+    }
+    if let Ok(parsed) = js_sys::JSON::parse(&text) {
+        t.engine.adopt(&to_value(&parsed, Limits::CONFIG));
+    }
+    t.state_text = text;
+}
+
+fn save_state(t: &mut Tracker) {
+    if t.engine.take_dirty() {
+        let text = t.engine.state().to_json();
+        storage::set(&key(&t.engine.config().site, "state"), &text);
+        t.state_text = text;
+    }
+}
+
+/// Runs the engine on one observation, queues what it made, saves state, then, with the slot
+/// released, tells the page about funnel changes and sends or schedules.
+///
+/// Deliberately not generic: every caller shares one copy of the engine's code in the wasm.
+fn run(observation: &Observation<'_>, time: f64) {
     let outcome = with(|t| {
-        let time = now();
-        let events = f(&mut t.engine, time);
+        sync_state(t);
+        let events = t.engine.observe(observation, time);
+        let mut changes = Vec::new();
         for event in &events {
-            t.queue.push(event.id.clone(), event.to_value().to_json(), time);
+            let json = event.to_value().to_json();
+            if json.len() > MAX_BODY_BYTES / 2 {
+                // An event this big would block every batch it is in. Params are cut to a
+                // bounded length, so only a pathological page gets here; it is counted.
+                t.queue.dropped += 1;
+                continue;
+            }
+            t.queue.push(event.id.clone(), json, time);
+            if event.name.starts_with("funnel_") {
+                changes.push((event.name.clone(), event.params.to_json()));
+            }
         }
-        if t.engine.take_dirty() {
-            let site = &t.engine.config().site;
-            storage::set(&key(site, "state"), &t.engine.state().to_json());
-        }
-        let due = t.queue.is_due(&t.engine.config().batch, time);
-        (t.engine.take_log(), due)
+        save_state(t);
+        let due = t.queue.is_due(&t.engine.config().batch, now());
+        (t.engine.take_log(), due, changes, t.notify.clone())
     });
-    let Some((log, due)) = outcome else { return };
+    let Some((log, due, changes, notify)) = outcome else { return };
     log_debug(&log);
+    if let Some(notify) = notify {
+        for (name, params) in changes {
+            let _ = notify.call2(&JsValue::NULL, &name.into(), &params.into());
+        }
+    }
     if due {
         send(false);
     } else {
@@ -256,20 +331,19 @@ fn run(f: impl FnOnce(&mut Engine, f64) -> Vec<crate::event::Event>) {
     }
 }
 
+/// Asks the loader for a flush when the queue is due, unless an earlier one is set.
 fn arm_timer() {
-    let wait = with(|t| {
-        if t.timer.is_some() {
+    let request = with(|t| {
+        let due = t.queue.due_at(&t.engine.config().batch)?;
+        if t.timer_at.is_some_and(|at| at <= due) {
             return None;
         }
-        let due = t.queue.due_at(&t.engine.config().batch)?;
-        Some((due - now()).max(0.0))
+        t.timer_at = Some(due);
+        Some((t.schedule.clone()?, (due - now()).max(0.0)))
     });
-    let Some(Some(wait)) = wait else { return };
-    let timer = Timeout::new(wait as u32, || {
-        with(|t| t.timer = None);
-        send(false);
-    });
-    with(|t| t.timer = Some(timer));
+    if let Some(Some((schedule, wait))) = request {
+        let _ = schedule.call1(&JsValue::NULL, &wait.into());
+    }
 }
 
 /// Sends everything queued, in bodies under the keepalive budget. When the page is hiding,
@@ -277,7 +351,7 @@ fn arm_timer() {
 fn send(hiding: bool) {
     loop {
         let batch = with(|t| {
-            t.timer = None;
+            t.timer_at = None;
             take_batch(t)
         });
         let Some(Some((endpoint, body_text, events, debug))) = batch else { return };
@@ -308,6 +382,7 @@ fn take_batch(t: &mut Tracker) -> Option<Batch> {
         site: &config.site,
         client_id: t.engine.client_id(),
         session_id: t.engine.session_id(),
+        config_version: t.engine.config_version(),
     };
     let mut text = body(&sender, now(), &events);
     while text.len() > MAX_BODY_BYTES && events.len() > 1 {
@@ -320,35 +395,30 @@ fn take_batch(t: &mut Tracker) -> Option<Batch> {
 
 fn delivered(outcome: transport::Outcome, events: Vec<(String, String)>) {
     use transport::Outcome::*;
+    let n = events.len();
     let message = match outcome {
-        Delivered => None,
-        Refused(status) => Some(format!(
-            "the collector refused {} events (HTTP {status}); they are dropped",
-            events.len()
-        )),
+        Delivered => return,
+        Refused(status) => {
+            format!("the collector refused {n} events (HTTP {status}); they are dropped")
+        }
         Failed(why) => {
-            let n = events.len();
             with(|t| {
                 t.queue.restore(events, now());
                 t.failures.push(why.clone());
+                if t.failures.len() > MAX_FAILURES {
+                    t.failures.remove(0);
+                }
             });
             arm_timer();
-            Some(format!("sending {n} events failed ({why}); they stay queued"))
+            format!("sending {n} events failed ({why}); they stay queued")
         }
     };
-    if let Some(message) = message {
-        if with(|t| t.engine.debug()).unwrap_or(false) {
-            log_debug(&[message]);
-        }
+    if with(|t| t.engine.debug()).unwrap_or(false) {
+        log_debug(&[message]);
     }
 }
 
-/// Called when the page is hidden or unloaded: everything queued goes now.
-pub fn on_hide() {
-    send(true);
-}
-
-/// Sends what is queued now.
+/// Sends what is queued now; also the loader's timer callback.
 #[wasm_bindgen]
 pub fn flush() {
     send(false);
@@ -360,10 +430,23 @@ pub fn debug(on: bool) {
     with(|t| t.engine.set_debug(on));
 }
 
+/// Forgets every funnel's progress.
+#[wasm_bindgen]
+pub fn reset() {
+    with(|t| {
+        t.engine.reset_funnels();
+        save_state(t);
+    });
+}
+
 /// Every funnel's progress, as JSON text.
 #[wasm_bindgen]
 pub fn progress() -> String {
-    with(|t| t.engine.progress(now()).to_json()).unwrap_or_else(|| "[]".into())
+    with(|t| {
+        sync_state(t);
+        t.engine.progress(now()).to_json()
+    })
+    .unwrap_or_else(|| "[]".into())
 }
 
 /// The recent events, as JSON text.
@@ -385,7 +468,8 @@ pub fn queue() -> String {
         let mut v = Value::obj();
         v.set("waiting", Value::Arr(t.queue.ids().into_iter().map(Value::from).collect()));
         v.set("dropped", Value::Num(t.queue.dropped as f64));
-        v.set("failures", Value::Arr(t.failures.iter().map(|f| Value::from(f.as_str())).collect()));
+        let failures = t.failures.iter().map(|f| Value::from(f.as_str())).collect();
+        v.set("failures", Value::Arr(failures));
         v.to_json()
     })
     .unwrap_or_else(|| "{}".into())

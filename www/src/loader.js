@@ -1,8 +1,9 @@
 // The microfunnel loader: the one script a site adds.
 //
-// It defines `window.microfunnel` at once, buffers clicks, submits and pushes made while the
-// WebAssembly module loads, then hands them over. It never throws into the page: every call
-// into the module is guarded, and a failure is logged once.
+// It defines `window.microfunnel` at once, owns the tracker's DOM listeners and its timer, and
+// buffers clicks, submits and pushes made while the WebAssembly module loads, then hands them
+// over. It never throws into the page: every call into the module is guarded, and a failure is
+// logged once.
 (function () {
   var w = window;
   var d = document;
@@ -10,34 +11,48 @@
   // A second copy of the tag must not start a second tracker.
   if (existing && existing.version) return;
 
+  var loadedAt = Date.now();
   var script = d.currentScript;
   var base = script ? script.src.replace(/[^/?#]*([?#].*)?$/, '') : '/dist/';
   var early = [];
   var wasm = null;
-
-  function now() {
-    return Date.now();
-  }
+  var depth = 0;
+  var timer = 0;
+  var handlers = {};
+  var pushingOurOwn = false;
+  var warned = {};
 
   function warn(text, error) {
+    if (warned[text]) return;
+    warned[text] = 1;
     try {
-      console.error('microfunnel: ' + text, error && error.message ? error.message : error || '');
+      console.error('microfunnel: ' + text, (error && error.message) || error || '');
     } catch (e) {}
   }
 
+  // Every call into the module goes through here. Should an exception ever unwind through the
+  // module, the outermost call tells it so that it stays usable.
   function call(name, args, fallback) {
     if (!wasm) return fallback;
+    depth++;
     try {
       return wasm[name].apply(null, args || []);
     } catch (e) {
+      if (depth === 1) {
+        try {
+          wasm.unstick();
+        } catch (_) {}
+      }
       warn(name + ' failed', e);
       return fallback;
+    } finally {
+      depth--;
     }
   }
 
   function handle(kind, payload) {
-    if (wasm) call('handle', [kind, payload, now()]);
-    else if (early.length < 500) early.push([kind, payload, now()]);
+    if (wasm) call('handle', [kind, payload, Date.now()]);
+    else if (early.length < 500) early.push([kind, payload, Date.now()]);
   }
 
   function parsed(name, fallback) {
@@ -48,24 +63,88 @@
     }
   }
 
-  // Clicks and submits made before the module is ready are replayed from here. Capture phase,
-  // passive, and nothing is prevented: links, forms and videos behave as they always do.
-  function onEarly(event) {
-    handle('dom', event);
+  // One listener for every DOM event the tracker needs: capture phase (media events do not
+  // bubble, and a page handler that stops propagation must not hide a click), passive, and
+  // nothing is ever prevented, so links, forms and videos behave as they always do. Before the
+  // module is ready only clicks and submits are kept; the rest has no lasting meaning.
+  function onEvent(event) {
+    var type = event.type;
+    if (wasm) handle('dom', event);
+    else if (type === 'click' || type === 'submit') handle('dom', event);
   }
-  d.addEventListener('click', onEarly, true);
-  d.addEventListener('submit', onEarly, true);
+  var options = { capture: true, passive: true };
+  'click submit play timeupdate ended visibilitychange'.split(' ').forEach(function (type) {
+    d.addEventListener(type, onEvent, options);
+  });
+  'scroll pagehide pageshow'.split(' ').forEach(function (type) {
+    w.addEventListener(type, onEvent, options);
+  });
 
   // The data layer: pushes made before and after we load reach the engine; the page's own
   // push (or a tag manager's) keeps working, since ours calls it first.
-  var dataLayer = (w.dataLayer = w.dataLayer || []);
-  for (var i = 0; i < dataLayer.length; i++) handle('push', dataLayer[i]);
-  var pagePush = dataLayer.push;
-  dataLayer.push = function () {
-    var result = pagePush.apply(dataLayer, arguments);
-    for (var i = 0; i < arguments.length; i++) handle('push', arguments[i]);
-    return result;
-  };
+  var dataLayer = w.dataLayer;
+  if (!dataLayer || typeof dataLayer.push !== 'function') dataLayer = w.dataLayer = [];
+  try {
+    for (var i = 0; i < dataLayer.length; i++) handle('push', dataLayer[i]);
+    var pagePush = dataLayer.push;
+    dataLayer.push = function () {
+      var result = pagePush.apply(dataLayer, arguments);
+      if (!pushingOurOwn) for (var i = 0; i < arguments.length; i++) handle('push', arguments[i]);
+      return result;
+    };
+  } catch (e) {
+    warn('the data layer cannot be observed', e);
+  }
+
+  // `<html>` classes per funnel that asks for them: `mf-checkout-step-2`, `mf-checkout-complete`.
+  function applyClasses() {
+    try {
+      var list = d.documentElement.classList;
+      parsed('progress', '[]').forEach(function (row) {
+        if (!row.css_class) return;
+        var prefix = 'mf-' + row.funnel + '-';
+        Array.prototype.slice.call(list).forEach(function (name) {
+          if (name.indexOf(prefix) === 0) list.remove(name);
+        });
+        if (row.step > 0) list.add(prefix + 'step-' + row.step);
+        if (row.complete) list.add(prefix + 'complete');
+      });
+    } catch (e) {
+      warn('could not set funnel classes', e);
+    }
+  }
+
+  // Called by the module after each funnel change. A page callback that throws is reported
+  // and the others still run.
+  function notify(name, paramsJson) {
+    var params = JSON.parse(paramsJson);
+    (handlers[name] || []).forEach(function (fn) {
+      try {
+        fn(params);
+      } catch (e) {
+        warn('a microfunnel.on("' + name + '") callback threw', e);
+      }
+    });
+    var pushed = { event: 'microfunnel.' + name };
+    for (var key in params) pushed[key] = params[key];
+    pushingOurOwn = true;
+    try {
+      dataLayer.push(pushed);
+    } catch (e) {
+      warn('the data layer refused a push', e);
+    } finally {
+      pushingOurOwn = false;
+    }
+    applyClasses();
+  }
+
+  // The module's one timer: when the queue is due.
+  function schedule(ms) {
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      call('flush');
+    }, ms);
+  }
 
   var api = (w.microfunnel = {
     version: 1,
@@ -106,6 +185,15 @@
     flush: function () {
       call('flush');
     },
+    /** Calls `fn(params)` on each `funnel_step`, `funnel_complete` or `funnel_abandon`. */
+    on: function (type, fn) {
+      if (typeof fn === 'function') (handlers[type] = handlers[type] || []).push(fn);
+    },
+    /** Forgets every funnel's progress. */
+    reset: function () {
+      call('reset');
+      applyClasses();
+    },
   });
 
   function configText() {
@@ -121,17 +209,18 @@
     return Promise.reject(new Error('no data-config attribute and no #microfunnel-config'));
   }
 
-  Promise.all([import(base + 'mf.js'), configText()])
-    .then(function (loaded) {
-      var module = loaded[0];
+  // The config and the module load at the same time; neither waits for the other.
+  var config = configText();
+  import(base + 'mf.js')
+    .then(function (module) {
       return module.default({ module_or_path: base + 'mf_bg.wasm' }).then(function () {
-        wasm = module;
-        // Start and stop buffering in one task, so no event falls between the two.
-        var queued = early;
-        early = [];
-        call('start', [loaded[1], queued]);
-        d.removeEventListener('click', onEarly, true);
-        d.removeEventListener('submit', onEarly, true);
+        return config.then(function (text) {
+          wasm = module;
+          var queued = early;
+          early = [];
+          call('start', [text, queued, notify, schedule, loadedAt]);
+          applyClasses();
+        });
       });
     })
     .catch(function (error) {
