@@ -258,27 +258,51 @@ impl Decoder<'_> {
                 "collector" => self.collector(value, &path, &mut config),
                 "session" => self.session(value, &path, &mut config),
                 "variables" => config.variables = self.variables(value, &path),
-                "triggers" => config.triggers = self.list(value, &path, Self::trigger),
-                "funnels" => config.funnels = self.list(value, &path, Self::funnel),
+                "triggers" => {
+                    config.triggers = self.list(value, &path, Self::trigger);
+                    self.drop_duplicates(value, &path, &mut config.triggers, |t| &t.id);
+                }
+                "funnels" => {
+                    config.funnels = self.list(value, &path, Self::funnel);
+                    self.drop_duplicates(value, &path, &mut config.funnels, |f| &f.id);
+                }
                 _ => {}
             }
         }
         if config.site.is_empty() {
             self.error("site", "a non-empty site name is required".into());
         }
-        self.check_unique_ids(&config);
         config
     }
 
-    fn check_unique_ids(&mut self, config: &Config) {
-        let trigger_ids: Vec<&str> = config.triggers.iter().map(|t| t.id.as_str()).collect();
-        let funnel_ids: Vec<&str> = config.funnels.iter().map(|f| f.id.as_str()).collect();
-        for (list, ids) in [("triggers", trigger_ids), ("funnels", funnel_ids)] {
-            for (i, id) in ids.iter().enumerate() {
-                if ids[..i].contains(id) {
-                    self.error(list, format!("id `{id}` is used more than once"));
-                }
+    /// Reports every item whose id an earlier item already has, and leaves it out: two
+    /// triggers or funnels under one id would share their explanations and stored progress.
+    fn drop_duplicates<T>(
+        &mut self,
+        list: &Value,
+        path: &str,
+        items: &mut Vec<T>,
+        id: fn(&T) -> &String,
+    ) {
+        let Value::Arr(raw) = list else { return };
+        let mut seen: Vec<String> = Vec::new();
+        items.retain(|item| {
+            let item_id = id(item).clone();
+            let keep = !seen.contains(&item_id);
+            seen.push(item_id);
+            keep
+        });
+        let mut ids: Vec<&str> = Vec::new();
+        for (i, item) in raw.iter().enumerate() {
+            let Some(item_id) = item.get("id").and_then(Value::as_str) else { continue };
+            if ids.contains(&item_id) {
+                let here = join(&index(path, i), "id");
+                self.error(
+                    &here,
+                    format!("id `{item_id}` is used more than once; this one is left out"),
+                );
             }
+            ids.push(item_id);
         }
     }
 
@@ -292,7 +316,8 @@ impl Decoder<'_> {
                         config.endpoint = endpoint;
                     }
                 }
-                _ => self.batch(value, &path, &mut config.batch),
+                "batch" => self.batch(value, &path, &mut config.batch),
+                _ => {}
             }
         }
     }
@@ -304,18 +329,17 @@ impl Decoder<'_> {
             let Some(n) = self.number(value, &path, 1.0, 1000.0 * 60.0 * 60.0) else { continue };
             match key.as_str() {
                 "max_events" => batch.max_events = (n as usize).min(500),
-                _ => batch.max_wait_ms = n,
+                "max_wait_ms" => batch.max_wait_ms = n,
+                _ => {}
             }
         }
     }
 
     fn session(&mut self, value: &Value, path: &str, config: &mut Config) {
         let Some(pairs) = self.object(value, path, &["idle_timeout_min"]) else { return };
-        for (_, value) in pairs {
-            let path = join(path, "idle_timeout_min");
-            if let Some(min) = self.number(value, &path, 1.0, 24.0 * 60.0) {
-                config.idle_timeout_ms = min * 60_000.0;
-            }
+        let Some((_, value)) = pairs.iter().find(|(k, _)| k == "idle_timeout_min") else { return };
+        if let Some(min) = self.number(value, &join(path, "idle_timeout_min"), 1.0, 24.0 * 60.0) {
+            config.idle_timeout_ms = min * 60_000.0;
         }
     }
 
@@ -324,7 +348,10 @@ impl Decoder<'_> {
         let mut out = Vec::new();
         for (name, def) in pairs {
             let path = join(path, name);
-            if let Some(variable) = self.variable(name, def, &path) {
+            let before = self.errors.len();
+            let variable = self.variable(name, def, &path);
+            // A variable with any error is left out, like a trigger: it would read wrong values.
+            if let Some(variable) = variable.filter(|_| self.errors.len() == before) {
                 out.push(variable);
             }
         }
@@ -446,7 +473,12 @@ impl Decoder<'_> {
             },
             "download" => self.download(value, path)?,
             "data_layer" => {
-                TriggerKind::DataLayer { name: self.required_string(value, path, "name")? }
+                let name = self.required_string(value, path, "name")?;
+                // The pushed name becomes the event's name unless `event` renames it.
+                if value.get("event").is_none() {
+                    self.event_name(&Value::from(name.as_str()), &join(path, "name"))?;
+                }
+                TriggerKind::DataLayer { name }
             }
             other => {
                 let known = "page_view, click, scroll, video, download, form_submit, data_layer";
@@ -500,8 +532,12 @@ impl Decoder<'_> {
             return None;
         };
         let mut out = Vec::new();
+        let before = self.errors.len();
         for (i, item) in items.iter().enumerate() {
-            out.push(self.number(item, &index(&here, i), 0.0, 100.0)?);
+            out.extend(self.number(item, &index(&here, i), 0.0, 100.0));
+        }
+        if self.errors.len() > before {
+            return None;
         }
         sort_small(&mut out);
         out.dedup();

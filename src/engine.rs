@@ -71,7 +71,8 @@ impl Engine {
             .zip(&fingerprints)
             .map(|(f, fp)| {
                 stored
-                    .path(&format!("funnels.{}", f.id))
+                    .get("funnels")
+                    .and_then(|all| all.get(&f.id))
                     .and_then(|v| Attempt::from_value(v, f, fp))
             })
             .collect();
@@ -227,7 +228,7 @@ impl Engine {
             for (key, template) in &trigger.params {
                 params.set(key, template.render(&scope));
             }
-            let event = self.blank_event(&candidate.name, params, now);
+            let event = self.blank_event(&candidate.name, flat_params(params), now);
             self.explain_set(index, format!("fired `{}`", candidate.name));
             made.push(event);
         }
@@ -344,7 +345,8 @@ impl Engine {
             self.config.funnels.iter().zip(&self.fingerprints).zip(&mut self.attempts)
         {
             *attempt = stored
-                .path(&format!("funnels.{}", f.id))
+                .get("funnels")
+                .and_then(|all| all.get(&f.id))
                 .and_then(|v| Attempt::from_value(v, f, fp));
         }
     }
@@ -514,16 +516,45 @@ fn progress_row(f: &Funnel, attempt: Option<&Attempt>, now: f64) -> Value {
         ("step", Value::Num(step as f64)),
         ("steps", Value::Num(f.steps.len() as f64)),
         ("reached", Value::Num(attempt.map_or(0, |a| a.reached.len()) as f64)),
-        (
-            "step_name".into(),
-            step.checked_sub(1).map_or(Value::Null, |i| f.steps[i].name.as_str().into()),
-        ),
+        ("step_name", step.checked_sub(1).map_or(Value::Null, |i| f.steps[i].name.as_str().into())),
         ("next", next),
         ("waiting_for", Value::from(funnel::waiting_for(f, attempt).join(" or "))),
         ("complete", complete.into()),
         ("time_left_ms", left.unwrap_or(Value::Null)),
         ("css_class", f.css_class.into()),
     ])
+}
+
+/// The longest text a param carries; longer ones are cut (GA4 keeps 100 characters).
+pub const MAX_PARAM_CHARS: usize = 500;
+/// The most params an event carries (GA4 keeps 25).
+pub const MAX_PARAMS: usize = 50;
+
+/// Params as the collector takes them: flat values (strings, numbers, booleans, null), with
+/// nested objects and arrays written as JSON text, every text cut to [`MAX_PARAM_CHARS`], and
+/// at most [`MAX_PARAMS`] of them.
+fn flat_params(params: Value) -> Value {
+    let Value::Obj(pairs) = params else { return Value::obj() };
+    let flat = pairs
+        .into_iter()
+        .take(MAX_PARAMS)
+        .map(|(key, value)| {
+            let value = match value {
+                Value::Arr(_) | Value::Obj(_) => Value::Str(cut(value.to_json())),
+                Value::Str(text) => Value::Str(cut(text)),
+                other => other,
+            };
+            (key, value)
+        })
+        .collect();
+    Value::Obj(flat)
+}
+
+fn cut(mut text: String) -> String {
+    if let Some((at, _)) = text.char_indices().nth(MAX_PARAM_CHARS) {
+        text.truncate(at);
+    }
+    text
 }
 
 fn set_explanation(list: &mut Vec<(String, String)>, id: &str, text: String) {

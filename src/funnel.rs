@@ -189,7 +189,7 @@ fn excluded(funnel: &Funnel, a: &Attempt, seen: &Seen<'_>, host: &dyn Host) -> b
 /// The steps an attempt in progress may reach next, as indexes.
 fn next_steps(funnel: &Funnel, a: &Attempt) -> Vec<usize> {
     match funnel.order {
-        Order::Sequence => vec![a.step()],
+        Order::Sequence => (a.step()..funnel.steps.len()).take(1).collect(),
         Order::Any => (0..funnel.steps.len()).filter(|i| !a.reached.contains(i)).collect(),
     }
 }
@@ -369,10 +369,7 @@ impl Attempt {
     /// The attempt as JSON, for storage.
     pub fn to_value(&self, fingerprint: &str) -> Value {
         obj(vec![
-            (
-                "reached".into(),
-                Value::Arr(self.reached.iter().map(|&i| Value::Num(i as f64)).collect()),
-            ),
+            ("reached", Value::Arr(self.reached.iter().map(|&i| Value::Num(i as f64)).collect())),
             ("entered_at", Value::Num(self.entered_at)),
             ("last_at", Value::Num(self.last_at)),
             ("session", self.session.as_str().into()),
@@ -402,12 +399,18 @@ impl Attempt {
             Some(Value::Arr(items)) if items.len() == funnel.hold.len() => items.clone(),
             _ => return None,
         };
+        // Completeness follows from the steps reached, whatever the stored flag says, so that
+        // no stored state can leave an attempt waiting for a step that does not exist.
+        let complete = match funnel.order {
+            Order::Sequence => reached.last() == Some(&(funnel.steps.len() - 1)),
+            Order::Any => reached.len() == funnel.steps.len(),
+        };
         Some(Attempt {
+            complete,
             reached: (!reached.is_empty()).then_some(reached)?,
             entered_at: value.get("entered_at")?.as_f64()?,
             last_at: value.get("last_at")?.as_f64()?,
             session: value.get("session")?.as_str()?.to_string(),
-            complete: matches!(value.get("complete"), Some(Value::Bool(true))),
             held,
             armed: !matches!(value.get("armed"), Some(Value::Bool(false))),
         })

@@ -97,7 +97,65 @@ fn duplicate_ids_and_bad_event_names_are_errors() {
         errs[0].starts_with("triggers[2].event: `9lives` is not a valid event name"),
         "{errs:?}"
     );
-    assert_eq!(errs[1], "triggers: id `a` is used more than once");
+    assert_eq!(errs[1], "triggers[1].id: id `a` is used more than once; this one is left out");
+}
+
+#[test]
+fn a_duplicate_id_is_left_out_and_the_first_runs() {
+    let config = r#"{ "site": "s", "triggers": [
+        { "id": "a", "on": "page_view" }, { "id": "a", "on": "click" } ] }"#;
+    let decoded = decode(&Value::parse(config).unwrap(), &NativeHost::default());
+    assert_eq!(decoded.config.triggers.len(), 1);
+    assert_eq!(decoded.config.triggers[0].kind, TriggerKind::PageView);
+}
+
+#[test]
+fn a_typo_in_a_setting_changes_no_other_setting() {
+    let config = r#"{ "site": "s", "collector": { "batch": { "max_event": 1 }, "endpont": "/x" },
+        "session": { "idle_timeout": 1 } }"#;
+    let decoded = decode(&Value::parse(config).unwrap(), &NativeHost::default());
+    let paths: Vec<&str> = decoded.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["collector.endpont", "collector.batch.max_event", "session.idle_timeout"]);
+    assert_eq!(decoded.config.batch.max_wait_ms, 5000.0);
+    assert_eq!(decoded.config.batch.max_events, 20);
+    assert_eq!(decoded.config.endpoint, "/collect");
+    assert_eq!(decoded.config.idle_timeout_ms, 30.0 * 60_000.0);
+}
+
+#[test]
+fn every_bad_threshold_is_reported() {
+    let errs = errors(
+        r#"{ "site": "s", "triggers": [ { "id": "r", "on": "scroll", "percent": [150, -1, "50", 75] } ] }"#,
+    );
+    let paths: Vec<&str> = errs.iter().map(|e| e.split(':').next().unwrap()).collect();
+    assert_eq!(
+        paths,
+        ["triggers[0].percent[0]", "triggers[0].percent[1]", "triggers[0].percent[2]"]
+    );
+}
+
+#[test]
+fn a_variable_with_an_error_is_left_out() {
+    let config = r#"{ "site": "s", "variables": {
+        "ok": { "constant": 1 }, "bad": { "data_layer": "x", "cookie": "y" } } }"#;
+    let decoded = decode(&Value::parse(config).unwrap(), &NativeHost::default());
+    let names: Vec<&str> = decoded.config.variables.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["ok"]);
+    assert_eq!(decoded.errors[0].path, "variables.bad.cookie");
+}
+
+#[test]
+fn a_data_layer_name_that_is_no_event_name_needs_a_rename() {
+    let errs = errors(
+        r#"{ "site": "s", "triggers": [
+        { "id": "a", "on": "data_layer", "name": "add-to-cart" },
+        { "id": "b", "on": "data_layer", "name": "add-to-cart", "event": "add_to_cart" } ] }"#,
+    );
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("triggers[0].name: `add-to-cart` is not a valid event name"),
+        "{errs:?}"
+    );
 }
 
 #[test]

@@ -345,3 +345,46 @@ impl AsArray for Value {
         }
     }
 }
+
+#[test]
+fn nested_and_long_data_layer_values_become_flat_bounded_params() {
+    let config = r#"{ "site": "s", "triggers": [ { "id": "buy", "on": "data_layer", "name": "purchase" } ] }"#;
+    let mut e = engine_on(config, "http://s.test/", None);
+    let long = "x".repeat(2000);
+    let pushed = format!(
+        r#"{{"event":"purchase","ecommerce":{{"items":[{{"id":"t2"}}]}},"note":"{long}","n":3}}"#
+    );
+    let out = e.observe(&Observation::DataLayer { push: &push(&pushed) }, T0);
+    assert_eq!(param(&out[0], "ecommerce"), &Value::from(r#"{"items":[{"id":"t2"}]}"#));
+    assert_eq!(param(&out[0], "note").as_str().map(str::len), Some(500));
+    assert_eq!(param(&out[0], "n"), &Value::Num(3.0));
+}
+
+#[test]
+fn progress_of_a_funnel_whose_id_has_a_dot_survives_a_reload() {
+    let config = DEMO.replace(r#""id": "checkout""#, r#""id": "checkout.v2""#);
+    let mut e = engine_on(&config, "http://shop.test/", None);
+    e.observe(&Observation::PageView, T0);
+    let reloaded = engine_on(&config, "http://shop.test/product.html", Some(e.state()));
+    assert_eq!(reloaded.progress(T0 + 1.0).as_array()[0].get("step"), Some(&Value::Num(1.0)));
+}
+
+#[test]
+fn a_stored_attempt_at_the_last_step_is_complete_whatever_it_claims() {
+    let mut e = engine_on(DEMO, "http://shop.test/", None);
+    e.observe(&Observation::PageView, T0);
+    // A state written by a broken or hostile script: last step reached, "not complete".
+    let mut state = e.state();
+    let text = state
+        .to_json()
+        .replace(r#""reached":[0]"#, r#""reached":[3]"#)
+        .replace(r#""complete":true"#, r#""complete":false"#);
+    state = Value::parse(&text).unwrap();
+    let mut reloaded = engine_on(DEMO, "http://shop.test/", Some(state));
+    let row = &reloaded.progress(T0 + 1.0).as_array()[0].clone();
+    assert_eq!(row.get("complete"), Some(&Value::Bool(true)));
+    // And events keep flowing through it without a panic.
+    let out = reloaded
+        .observe(&Observation::DataLayer { push: &push(r#"{"event":"view_item"}"#) }, T0 + 2.0);
+    assert_eq!(names(&out), ["view_item"]);
+}
