@@ -76,6 +76,27 @@ impl Queue {
     }
 }
 
+/// What to do with a batch after the collector answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The collector stored it: forget it.
+    Delivered,
+    /// Refused for good (a 4xx other than 408 and 429): resending cannot help, drop it.
+    Refused,
+    /// It may succeed later (a network error, a 5xx, 408 or 429): queue it again.
+    Retry,
+}
+
+/// Classifies an HTTP status; `0` means the request never got an answer.
+pub fn outcome(status: u16) -> Outcome {
+    match status {
+        200..=299 => Outcome::Delivered,
+        408 | 429 => Outcome::Retry,
+        400..=499 => Outcome::Refused,
+        _ => Outcome::Retry,
+    }
+}
+
 /// Who sends a batch.
 pub struct Sender<'a> {
     /// The site's name.
@@ -155,6 +176,23 @@ mod tests {
         q.push("c".into(), "{}".into(), 5.0);
         q.restore(sent, 6.0);
         assert_eq!(q.ids(), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn statuses_decide_between_forgetting_dropping_and_retrying() {
+        for (status, expected) in [
+            (200, Outcome::Delivered),
+            (204, Outcome::Delivered),
+            (400, Outcome::Refused),
+            (413, Outcome::Refused),
+            (408, Outcome::Retry),
+            (429, Outcome::Retry),
+            (500, Outcome::Retry),
+            (503, Outcome::Retry),
+            (0, Outcome::Retry),
+        ] {
+            assert_eq!(outcome(status), expected, "HTTP {status}");
+        }
     }
 
     #[test]

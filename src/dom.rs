@@ -15,8 +15,7 @@ pub trait Element {
     fn attr(&self, name: &str) -> Option<String>;
     /// The text content, as the page has it.
     fn text(&self) -> String;
-    /// The absolute URL the element points to: a link's `href`, a form's `action`, a media
-    /// element's current source.
+    /// The absolute URL the element points to: a link's `href`, a form's `action`.
     fn url(&self) -> Option<String>;
     /// Another handle to the same element.
     fn clone_box(&self) -> Box<dyn Element>;

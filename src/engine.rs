@@ -16,9 +16,6 @@ use crate::segment::{segment, Visit};
 use crate::session::Session;
 use crate::trigger::{recognise, Observation, PageMemory, Recognised};
 
-/// How many recent events `microfunnel.events()` shows.
-pub const RECENT_EVENTS: usize = 100;
-
 /// What the engine starts from on a page load.
 pub struct Setup {
     /// The valid parts of the configuration.
@@ -53,7 +50,6 @@ pub struct Engine {
     debug: bool,
     log: Vec<String>,
     explanations: Vec<(String, String)>,
-    recent: Vec<Event>,
     dirty: bool,
 }
 
@@ -94,7 +90,6 @@ impl Engine {
             debug: false,
             log: Vec::new(),
             explanations: Vec::new(),
-            recent: Vec::new(),
             dirty: false,
         }
     }
@@ -158,12 +153,6 @@ impl Engine {
                 out.push(self.stamp(e));
             }
         }
-        for event in &out {
-            if self.recent.len() == RECENT_EVENTS {
-                self.recent.remove(0);
-            }
-            self.recent.push(event.clone());
-        }
         out
     }
 
@@ -180,7 +169,7 @@ impl Engine {
                     returning: number > 1,
                 };
                 let id = format!("s-{}", self.host.random_id());
-                let segment = segment(&visit);
+                let segment = segment(&visit, &*self.host);
                 self.trace(|| format!("session `{id}` starts (visit number {number})"));
                 self.session = Some(Session { id, started_at: now, last_at: now, number, segment });
             }
@@ -405,11 +394,6 @@ impl Engine {
         text
     }
 
-    /// The most recent events, oldest first.
-    pub fn recent(&self) -> Value {
-        Value::Arr(self.recent.iter().map(Event::to_value).collect())
-    }
-
     /// What must survive the page: the session and every funnel's attempt.
     pub fn state(&self) -> Value {
         let funnels = self
@@ -605,7 +589,9 @@ impl Vars for Scope<'_> {
         let variable = self.variables.iter().find(|v| v.name == name)?;
         let found = match &variable.source {
             VariableSource::DataLayer(path) => self.data_layer.path(path).cloned(),
-            VariableSource::UrlQuery(key) => query_param(&page.url, key).map(Value::from),
+            VariableSource::UrlQuery(key) => {
+                query_param(&page.url, key, self.host).map(Value::from)
+            }
             VariableSource::Cookie(cookie) => self.host.cookie(cookie).map(Value::from),
             VariableSource::Constant(value) => Some(value.clone()),
         };

@@ -1,6 +1,8 @@
 //! The events the tracker emits and the page they happened on.
 
+use crate::host::Host;
 use crate::json::{obj, Value};
+use crate::text::{find, pieces, position, rsplit_at, split_at};
 
 /// The page an event happened on.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -42,62 +44,32 @@ impl Page {
 
 /// The hostname and the path of an absolute URL; the path without query or fragment.
 pub fn split_url(url: &str) -> (&str, &str) {
-    // `get` rather than indexing: the positions come from `find`, so they are always char
-    // boundaries, and `get` keeps the panic machinery of string slicing out of the wasm.
-    let after_scheme = crate::text::find(url, "://").and_then(|i| url.get(i + 3..)).unwrap_or(url);
-    let host_end = after_scheme.find(['/', '?', '#']).unwrap_or(after_scheme.len());
-    let (authority, rest) = after_scheme.split_at_checked(host_end).unwrap_or((after_scheme, ""));
-    let host = authority.rsplit('@').next().unwrap_or(authority);
-    let host = match host.rfind(':') {
-        Some(i) if !host.ends_with(']') => host.get(..i).unwrap_or(host),
+    let after_scheme = find(url, "://").and_then(|i| url.get(i + 3..)).unwrap_or(url);
+    let host_end = position(after_scheme, |b| matches!(b, b'/' | b'?' | b'#'));
+    let (authority, rest) = match host_end {
+        Some(at) => (after_scheme.get(..at).unwrap_or(""), after_scheme.get(at..).unwrap_or("")),
+        None => (after_scheme, ""),
+    };
+    let host = rsplit_at(authority, b'@').map_or(authority, |(_, host)| host);
+    let host = match rsplit_at(host, b':') {
+        Some((name, _)) if !host.ends_with(']') => name,
         _ => host,
     };
-    let path_end = rest.find(['?', '#']).unwrap_or(rest.len());
-    let path = match rest.get(..path_end) {
-        Some(path) if !path.is_empty() => path,
-        _ => "/",
+    let path = match position(rest, |b| b == b'?' || b == b'#') {
+        Some(at) => rest.get(..at).unwrap_or(""),
+        None => rest,
     };
-    (host, path)
+    (host, if path.is_empty() { "/" } else { path })
 }
 
-/// The value of a query parameter in a URL, percent-decoded (`+` as space).
-pub fn query_param(url: &str, name: &str) -> Option<String> {
-    let query = url.split('#').next()?.split_once('?')?.1;
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(key) == name).then(|| percent_decode(value))
+/// The value of a query parameter in a URL, decoded by the host (`+` as a space).
+pub fn query_param(url: &str, name: &str, host: &dyn Host) -> Option<String> {
+    let before_fragment = split_at(url, b'#').map_or(url, |(before, _)| before);
+    let (_, query) = split_at(before_fragment, b'?')?;
+    pieces(query, b'&').find_map(|pair| {
+        let (key, value) = split_at(pair, b'=').unwrap_or((pair, ""));
+        (host.decode(key) == name).then(|| host.decode(value))
     })
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = match bytes.get(i..i + 3) {
-            Some([b'%', hi, lo]) => hex(*hi).zip(hex(*lo)).map(|(h, l)| h * 16 + l),
-            _ => None,
-        };
-        match (escaped, bytes[i]) {
-            (Some(byte), _) => {
-                out.push(byte);
-                i += 3;
-            }
-            (None, b'+') => {
-                out.push(b' ');
-                i += 1;
-            }
-            (None, byte) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(digit: u8) -> Option<u8> {
-    (digit as char).to_digit(16).map(|d| d as u8)
 }
 
 /// One tracked event, as sent to the collector.
@@ -152,6 +124,8 @@ mod tests {
 
     #[test]
     fn query_params_are_decoded() {
+        let host = &crate::host::NativeHost::default();
+        let query_param = |url, name| super::query_param(url, name, host);
         let url = "https://x.example/p?utm_source=news%20letter&q=a+b&empty=#utm_source=no";
         assert_eq!(query_param(url, "utm_source").as_deref(), Some("news letter"));
         assert_eq!(query_param(url, "q").as_deref(), Some("a b"));

@@ -186,17 +186,19 @@ fn excluded(funnel: &Funnel, a: &Attempt, seen: &Seen<'_>, host: &dyn Host) -> b
     })
 }
 
-/// The steps an attempt in progress may reach next, as indexes.
-fn next_steps(funnel: &Funnel, a: &Attempt) -> Vec<usize> {
+/// Whether an attempt in progress may reach step `i` (an index) next.
+fn is_next(funnel: &Funnel, a: &Attempt, i: usize) -> bool {
     match funnel.order {
-        Order::Sequence => (a.step()..funnel.steps.len()).take(1).collect(),
-        Order::Any => (0..funnel.steps.len()).filter(|i| !a.reached.contains(i)).collect(),
+        Order::Sequence => i == a.step(),
+        Order::Any => !a.reached.contains(&i),
     }
 }
 
 fn progress(funnel: &Funnel, a: &mut Attempt, seen: &Seen<'_>, host: &dyn Host, out: &mut Advance) {
-    for i in next_steps(funnel, a) {
-        let step = &funnel.steps[i];
+    for (i, step) in funnel.steps.iter().enumerate() {
+        if !is_next(funnel, a, i) {
+            continue;
+        }
         if step.event != seen.name {
             continue;
         }
@@ -292,16 +294,17 @@ fn enter(
 
 /// What an attempt waits for next, for the console.
 pub fn waiting_for(funnel: &Funnel, attempt: Option<&Attempt>) -> Vec<String> {
-    let indexes = match attempt {
-        Some(a) if a.complete => return Vec::new(),
-        Some(a) => next_steps(funnel, a),
-        None if funnel.entry == Entry::Closed && funnel.order == Order::Sequence => vec![0],
-        None => (0..funnel.steps.len()).collect(),
+    let closed = funnel.entry == Entry::Closed && funnel.order == Order::Sequence;
+    let wanted = |i: usize| match attempt {
+        Some(a) => !a.complete && is_next(funnel, a, i),
+        None => !closed || i == 0,
     };
-    indexes
-        .into_iter()
-        .map(|i| {
-            let step = &funnel.steps[i];
+    funnel
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| wanted(*i))
+        .map(|(_, step)| {
             let mut text = step.event.clone();
             for c in &step.when {
                 text.push_str(" where ");

@@ -17,6 +17,9 @@ pub trait Host {
     fn random_id(&self) -> String;
     /// Text in lowercase, by the full Unicode rules (the page's `toLowerCase`).
     fn lowercase(&self, text: &str) -> String;
+    /// A URL query component decoded: `+` as a space, then percent escapes as UTF-8; a
+    /// malformed escape is kept as it is.
+    fn decode(&self, text: &str) -> String;
 }
 
 /// The native host: the `regex` crate, lenient selectors, and cookies from a list.
@@ -59,10 +62,47 @@ impl Host for NativeHost {
         text.to_lowercase()
     }
 
+    fn decode(&self, text: &str) -> String {
+        percent_decode(text)
+    }
+
     /// Ids from a process-wide counter (`id1`, `id2`, ...): repeatable, and unique across
     /// hosts as random ids are in the page.
     fn random_id(&self) -> String {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         format!("id{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
     }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = match bytes.get(i..i + 3) {
+            Some([b'%', hi, lo]) => hex(*hi).zip(hex(*lo)).map(|(h, l)| h * 16 + l),
+            _ => None,
+        };
+        match (escaped, bytes[i]) {
+            (Some(byte), _) => {
+                out.push(byte);
+                i += 3;
+            }
+            (None, b'+') => {
+                out.push(b' ');
+                i += 1;
+            }
+            (None, byte) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn hex(digit: u8) -> Option<u8> {
+    (digit as char).to_digit(16).map(|d| d as u8)
 }

@@ -41,7 +41,7 @@ impl Value {
     /// Follows a dotted path (`ecommerce.items.0.id`) through objects and arrays.
     pub fn path(&self, dotted: &str) -> Option<&Value> {
         let mut here = self;
-        for part in dotted.split('.') {
+        for part in crate::text::pieces(dotted, b'.') {
             here = match here {
                 Value::Obj(_) => here.get(part)?,
                 Value::Arr(items) => items.get(part.parse::<usize>().ok()?)?,

@@ -6,6 +6,7 @@
 //! any other → referral); else `(direct)` / `(none)`.
 
 use crate::event::{query_param, split_url};
+use crate::host::Host;
 use crate::json::{obj, Value};
 use crate::text::contains;
 
@@ -22,8 +23,8 @@ pub struct Visit<'a> {
 }
 
 /// The segment of a visit, as sent on every event.
-pub fn segment(visit: &Visit<'_>) -> Value {
-    let (source, medium, campaign) = traffic(visit.url, visit.referrer);
+pub fn segment(visit: &Visit<'_>, host: &dyn Host) -> Value {
+    let (source, medium, campaign) = traffic(visit.url, visit.referrer, host);
     obj(vec![
         ("device", device(visit.user_agent).into()),
         ("source", source.into()),
@@ -50,7 +51,8 @@ pub fn device(user_agent: &str) -> &'static str {
 const SEARCH_ENGINES: &[&str] =
     &["google.", "bing.", "duckduckgo.", "yahoo.", "ecosia.", "baidu.", "yandex."];
 
-fn traffic(url: &str, referrer: &str) -> (String, String, String) {
+fn traffic(url: &str, referrer: &str, host: &dyn Host) -> (String, String, String) {
+    let query_param = |url, name| query_param(url, name, host);
     let campaign = query_param(url, "utm_campaign").unwrap_or_default();
     if let Some(source) = query_param(url, "utm_source") {
         let medium = query_param(url, "utm_medium").unwrap_or_else(|| "(not set)".into());
@@ -71,7 +73,7 @@ fn traffic(url: &str, referrer: &str) -> (String, String, String) {
     let host = ref_host.strip_prefix("www.").unwrap_or(ref_host);
     let engine = SEARCH_ENGINES.iter().find(|e| contains(host, e));
     match engine {
-        Some(e) => (e.trim_end_matches('.').into(), "organic".into(), campaign),
+        Some(e) => (e.get(..e.len() - 1).unwrap_or(e).into(), "organic".into(), campaign),
         None => (host.into(), "referral".into(), campaign),
     }
 }
@@ -81,12 +83,13 @@ mod tests {
     use super::*;
 
     fn visit<'a>(url: &'a str, referrer: &'a str) -> Value {
-        segment(&Visit {
+        let visit = Visit {
             url,
             referrer,
             user_agent: "Mozilla/5.0 (X11; Linux x86_64)",
             returning: false,
-        })
+        };
+        segment(&visit, &crate::host::NativeHost::default())
     }
 
     #[test]

@@ -24,9 +24,55 @@ pub fn split_once<'a>(hay: &'a str, needle: &str) -> Option<(&'a str, &'a str)> 
     Some((hay.get(..at)?, hay.get(at + needle.len()..)?))
 }
 
+/// The position of the first byte for which `hit` holds. Meant for ASCII delimiters, whose
+/// positions are always char boundaries; cheaper in the wasm than `str::find(char)`.
+pub fn position(hay: &str, hit: impl Fn(u8) -> bool) -> Option<usize> {
+    hay.bytes().position(hit)
+}
+
+/// `hay` split around the first ASCII `delimiter`.
+pub fn split_at(hay: &str, delimiter: u8) -> Option<(&str, &str)> {
+    let at = position(hay, |b| b == delimiter)?;
+    Some((hay.get(..at)?, hay.get(at + 1..)?))
+}
+
+/// `hay` split around the last ASCII `delimiter`.
+pub fn rsplit_at(hay: &str, delimiter: u8) -> Option<(&str, &str)> {
+    let at = hay.bytes().rposition(|b| b == delimiter)?;
+    Some((hay.get(..at)?, hay.get(at + 1..)?))
+}
+
+/// The pieces of `hay` between ASCII `delimiter`s, like `str::split`.
+pub fn pieces(hay: &str, delimiter: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(hay);
+    std::iter::from_fn(move || {
+        let here = rest?;
+        match split_at(here, delimiter) {
+            Some((piece, tail)) => {
+                rest = Some(tail);
+                Some(piece)
+            }
+            None => {
+                rest = None;
+                Some(here)
+            }
+        }
+    })
+}
+
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_splits_agree_with_the_standard_library() {
+        for hay in ["", "a", "a=b", "=b", "a=", "a=b=c", "é=ü&x"] {
+            assert_eq!(split_at(hay, b'='), hay.split_once('='), "{hay:?}");
+            assert_eq!(rsplit_at(hay, b'='), hay.rsplit_once('='), "{hay:?}");
+            assert_eq!(pieces(hay, b'=').collect::<Vec<_>>(), hay.split('=').collect::<Vec<_>>());
+        }
+        assert_eq!(position("a/b?c", |b| b == b'?' || b == b'#'), Some(3));
+    }
 
     #[test]
     fn agrees_with_the_standard_library() {

@@ -8,6 +8,7 @@ use crate::config::{Trigger, TriggerKind};
 use crate::dom::{clean_text, Element};
 use crate::event::split_url;
 use crate::json::{obj, Value};
+use crate::text::rsplit_at;
 
 /// What the glue saw happen in the page.
 pub enum Observation<'a> {
@@ -35,6 +36,8 @@ pub struct Media<'a> {
     pub current_time: f64,
     /// The duration in seconds (NaN or infinite when unknown, as for live streams).
     pub duration: f64,
+    /// The URL playing.
+    pub source: &'a str,
     /// The element.
     pub element: &'a dyn Element,
 }
@@ -212,10 +215,10 @@ fn download<'a>(
     let Some(link) = link else { return Recognised::No("not a link".into()) };
     let Some(url) = link.url() else { return Recognised::No("the link has no URL".into()) };
     let (_, path) = split_url(&url);
-    let file_name = path.rsplit('/').next().unwrap_or("");
+    let file_name = rsplit_at(path, b'/').map_or(path, |(_, name)| name);
     let file_name =
         link.attr("download").filter(|d| !d.is_empty()).unwrap_or(file_name.to_string());
-    let extension = match file_name.rsplit_once('.') {
+    let extension = match rsplit_at(&file_name, b'.') {
         Some((_, ext)) => ext.to_ascii_lowercase(),
         None => String::new(),
     };
@@ -313,7 +316,7 @@ fn video<'a>(
         return Recognised::No("nothing new in this playback".into());
     }
     let prefix = trigger.event.clone().unwrap_or_else(|| "video".to_string());
-    let url = media.element.url().unwrap_or_default();
+    let url = media.source;
     let title = media
         .element
         .attr("title")
@@ -326,7 +329,7 @@ fn video<'a>(
                 ("video.status", what.into()),
                 ("video.percent", Value::Num(percent)),
                 ("video.title", title.as_str().into()),
-                ("video.url", url.as_str().into()),
+                ("video.url", url.into()),
                 ("video.current_time", Value::Num(media.current_time)),
                 ("video.duration", Value::Num(media.duration)),
                 ("video.provider", "html5".into()),

@@ -134,15 +134,21 @@ fn downloads_match_extensions_case_insensitively_with_query_and_fragment() {
 }
 
 fn media(action: MediaAction, current_time: f64, video: &FakeElement) -> Observation<'_> {
-    Observation::Media(Media { key: 0, action, current_time, duration: 10.0, element: video })
+    let source = "http://shop.test/v.webm";
+    Observation::Media(Media {
+        key: 0,
+        action,
+        current_time,
+        duration: 10.0,
+        source,
+        element: video,
+    })
 }
 
 #[test]
 fn video_start_progress_and_complete_each_once_per_playback() {
     let mut e = engine_on(DEMO, "http://shop.test/product.html", None);
-    let video = FakeElement::new("video")
-        .attr("title", "Trailrunner in action")
-        .url("http://shop.test/v.webm");
+    let video = FakeElement::new("video").attr("title", "Trailrunner in action");
     let mut all = Vec::new();
     for (action, t) in [
         (MediaAction::Play, 0.0),
@@ -160,6 +166,7 @@ fn video_start_progress_and_complete_each_once_per_playback() {
     let percents: Vec<&Value> = all[1..].iter().map(|ev| param(ev, "video_percent")).collect();
     assert_eq!(percents, [&Value::Num(10.0), &Value::Num(25.0), &Value::Num(50.0)]);
     assert_eq!(param(&all[0], "video_title"), &Value::from("Trailrunner in action"));
+    assert_eq!(param(&all[0], "video_url"), &Value::from("http://shop.test/v.webm"));
     let end = e.observe(&media(MediaAction::Ended, 10.0, &video), T0);
     assert_eq!(names(&end), ["video_complete"]);
     // A replay is a new playback: it starts again.

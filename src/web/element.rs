@@ -2,7 +2,7 @@
 
 use crate::dom::Element;
 use wasm_bindgen::JsCast;
-use web_sys::{HtmlAnchorElement, HtmlFormElement, HtmlMediaElement};
+use web_sys::{HtmlAnchorElement, HtmlFormElement};
 
 /// A DOM element.
 pub struct DomElement(pub web_sys::Element);
@@ -44,9 +44,6 @@ impl Element for DomElement {
         }
         if let Some(form) = self.0.dyn_ref::<HtmlFormElement>() {
             return Some(form.action());
-        }
-        if let Some(media) = self.0.dyn_ref::<HtmlMediaElement>() {
-            return Some(media.current_src()).filter(|s| !s.is_empty());
         }
         None
     }

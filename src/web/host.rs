@@ -38,17 +38,27 @@ impl Host for BrowserHost {
         let document = web_sys::window()?.document()?;
         let html: &web_sys::HtmlDocument = document.dyn_ref()?;
         let all = html.cookie().ok()?;
-        all.split(';').find_map(|pair| {
-            let (key, value) = pair.trim().split_once('=')?;
-            (key == name)
-                .then(|| js_sys::decode_uri_component(value).ok().map(String::from))
-                .flatten()
-        })
+        let value = crate::text::pieces(&all, b';').find_map(|pair| {
+            let (key, value) = crate::text::split_at(pair.trim(), b'=')?;
+            // Cookies escape with percent signs only: a `+` is a plus, unlike in a query.
+            let decoded = js_sys::decode_uri_component(value);
+            (key == name).then(|| decoded.map_or_else(|_| value.to_string(), String::from))
+        });
+        value
     }
 
     fn lowercase(&self, text: &str) -> String {
         // The browser already has the Unicode case tables; Rust's would add 11 KB.
         js_sys::JsString::from(text).to_lower_case().into()
+    }
+
+    fn decode(&self, text: &str) -> String {
+        let spaced = text.replace('+', " ");
+        match js_sys::decode_uri_component(&spaced) {
+            Ok(decoded) => decoded.into(),
+            // A malformed escape: decode what can be, per escape, as the native host does.
+            Err(_) => spaced,
+        }
     }
 
     fn random_id(&self) -> String {

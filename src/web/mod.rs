@@ -11,13 +11,14 @@ mod element;
 mod host;
 mod storage;
 mod tracker;
-mod transport;
 
 /// Talc instead of the default dlmalloc: the same job in a fraction of the bytes.
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-pub use tracker::{debug, events, explain, flush, handle, progress, queue, reset, start, unstick};
+pub use tracker::{
+    debug, delivered, events, explain, flush, handle, progress, queue, reset, start, unstick,
+};
 
 /// Entry points for the browser tests in `tests/web.rs`; not part of the public API.
 #[doc(hidden)]

@@ -11,8 +11,8 @@
 use super::convert::{to_value, Limits};
 use super::element::DomElement;
 use super::host::BrowserHost;
-use super::{storage, transport};
-use crate::batch::{body, Queue, Sender};
+use super::storage;
+use crate::batch::{body, outcome, Outcome, Queue, Sender};
 use crate::config::{decode, Config};
 use crate::engine::{Engine, Setup};
 use crate::event::Page;
@@ -21,18 +21,24 @@ use crate::trigger::{Media, MediaAction, Observation};
 use std::cell::{Cell, UnsafeCell};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Element, Event, HtmlMediaElement};
+use web_sys::Element;
 
 /// Browsers refuse keepalive requests and beacons above 64 KiB in flight; we stay well under.
 const MAX_BODY_BYTES: usize = 60_000;
 /// How many send failures `microfunnel.queue()` remembers.
 const MAX_FAILURES: usize = 10;
+/// How many of this page's events `microfunnel.events()` shows.
+const RECENT_EVENTS: usize = 100;
 
 struct Tracker {
     engine: Engine,
-    /// The loader's callbacks: funnel changes for the page, and the flush timer.
+    /// The loader's callbacks: funnel changes for the page, the flush timer, and sending.
     notify: Option<js_sys::Function>,
     schedule: Option<js_sys::Function>,
+    transmit: Option<js_sys::Function>,
+    /// Batches handed to the loader and not answered yet, by number.
+    in_flight: Vec<(u32, Vec<(String, String)>)>,
+    next_batch: u32,
     /// When the flush timer will fire, if it is set.
     timer_at: Option<f64>,
     queue: Queue,
@@ -40,6 +46,8 @@ struct Tracker {
     /// playback.
     media: Vec<(Element, String)>,
     failures: Vec<String>,
+    /// This page's most recent events, as JSON, for `microfunnel.events()`.
+    recent: Vec<String>,
     /// The state text this tab last wrote or read, to notice another tab's writes cheaply.
     state_text: String,
 }
@@ -100,25 +108,30 @@ fn read_state(site: &str) -> Option<(String, Value)> {
 }
 
 /// Starts the tracker. `config_text` is the config's JSON; `early` the loader's buffer of
-/// `[kind, payload, time]` entries; `notify(name, params_json)` is called after each funnel
-/// change; `schedule(ms)` sets the loader's flush timer; `loaded_at` is when the loader ran,
-/// the time of the page view. Config errors are logged with their JSON path; the valid parts
-/// run.
+/// `[kind, payload, time]` entries; `loaded_at` is when the loader ran, the time of the page
+/// view. Config errors are logged with their JSON path; the valid parts run.
+///
+/// `callbacks` are the loader's functions, in this order:
+/// - `notify(name, params_json)`, after each funnel change;
+/// - `schedule(ms)`, to set the flush timer;
+/// - `transmit(endpoint, body, beacon, batch)`, to send a body (by beacon first when `beacon`
+///   is set); it returns `true` when a beacon took it, and otherwise answers [`delivered`]
+///   once the request ends.
+///
+/// `page` is `[url, title, referrer, user_agent]`, read by the loader.
 #[wasm_bindgen]
 pub fn start(
     config_text: &str,
     early: js_sys::Array,
-    notify: JsValue,
-    schedule: JsValue,
+    callbacks: js_sys::Array,
     loaded_at: f64,
+    page: js_sys::Array,
 ) {
     // SAFETY: only read while not busy; see `with`.
     if SLOT.busy.get() || unsafe { (*SLOT.tracker.get()).is_some() } {
         return;
     }
     let Some(config) = load_config(config_text) else { return };
-    let Some(window) = web_sys::window() else { return };
-    let Some(document) = window.document() else { return };
     let client_key = key(&config.site, "client");
     let client_id = storage::get(&client_key).unwrap_or_else(|| {
         let id = format!("c-{}", crate::host::Host::random_id(&BrowserHost));
@@ -129,19 +142,23 @@ pub fn start(
         Some((text, value)) => (text, Some(value)),
         None => (String::new(), None),
     };
-    let href = window.location().href().unwrap_or_default();
-    let page = Page::new(&href, &document.title(), &document.referrer());
-    let user_agent = window.navigator().user_agent().unwrap_or_default();
+    let text = |i| page.get(i).as_string().unwrap_or_default();
+    let user_agent = text(3);
+    let page = Page::new(&text(0), &text(1), &text(2));
     let config_version = crate::funnel::fnv_hex(config_text);
     let setup = Setup { config, page, client_id, user_agent, stored, config_version };
     let tracker = Tracker {
         engine: Engine::new(setup, Box::new(BrowserHost)),
-        notify: notify.dyn_into().ok(),
-        schedule: schedule.dyn_into().ok(),
+        notify: callbacks.get(0).dyn_into().ok(),
+        schedule: callbacks.get(1).dyn_into().ok(),
+        transmit: callbacks.get(2).dyn_into().ok(),
+        in_flight: Vec::new(),
+        next_batch: 0,
         timer_at: None,
         queue: Queue::default(),
         media: Vec::new(),
         failures: Vec::new(),
+        recent: Vec::new(),
         state_text,
     };
     // SAFETY: not busy (checked above), and nothing else reaches the slot during start-up.
@@ -153,10 +170,6 @@ pub fn start(
         // Buffered events happened after the loader ran, so never before the page view.
         let time = entry.get(2).as_f64().unwrap_or_else(now).max(loaded_at);
         handle(&kind, entry.get(1), time);
-    }
-    // A visitor who scrolled while the module loaded has passed thresholds already.
-    if let Some(percent) = scroll_percent().filter(|_| scrolled()) {
-        run(&Observation::Scroll { percent }, now());
     }
 }
 
@@ -177,60 +190,53 @@ fn load_config(text: &str) -> Option<Config> {
     Some(decoded.config)
 }
 
-/// Handles one call from the loader: `"dom"` (a DOM event) or `"push"` (an object pushed to
-/// the data layer or through `microfunnel.push`). `time` is when it happened.
+/// Handles one call from the loader. `time` is when it happened; `payload` depends on `kind`:
+/// - `"click"`, `"submit"`: the event's target element;
+/// - `"scroll"`: how far down the page the bottom of the viewport is, in percent;
+/// - `"play"`, `"timeupdate"`, `"ended"`: `[element, current_time, duration, source]`;
+/// - `"push"`: an object pushed to the data layer or through `microfunnel.push`;
+/// - `"hide"`: the page is hidden or unloading; `"show"`: it came back from the
+///   back/forward cache, where another page may have moved the shared state on.
 #[wasm_bindgen]
 pub fn handle(kind: &str, payload: JsValue, time: f64) {
     match kind {
-        "dom" => {
-            if let Ok(event) = payload.dyn_into::<Event>() {
-                observe_dom(&event, time);
+        "click" | "submit" => {
+            let Ok(target) = payload.dyn_into::<Element>() else { return };
+            let element = DomElement(target);
+            let observation = match kind {
+                "click" => Observation::Click { target: &element },
+                _ => Observation::Submit { form: &element },
+            };
+            run(&observation, time);
+        }
+        "scroll" => {
+            if let Some(percent) = payload.as_f64() {
+                run(&Observation::Scroll { percent }, time);
             }
         }
+        "play" => observe_media(MediaAction::Play, payload, time),
+        "timeupdate" => observe_media(MediaAction::Progress, payload, time),
+        "ended" => observe_media(MediaAction::Ended, payload, time),
         "push" => {
             let push = to_value(&payload, Limits::PUSH);
             if push.as_obj().is_some() {
                 run(&Observation::DataLayer { push: &push }, time);
             }
         }
-        _ => {}
-    }
-}
-
-fn observe_dom(event: &Event, time: f64) {
-    let target = event.target().and_then(|t| t.dyn_into::<Element>().ok());
-    match (event.type_().as_str(), target) {
-        ("scroll", _) => {
-            if let Some(percent) = scroll_percent() {
-                run(&Observation::Scroll { percent }, time);
-            }
-        }
-        ("click", Some(target)) => run(&Observation::Click { target: &DomElement(target) }, time),
-        ("submit", Some(target)) => run(&Observation::Submit { form: &DomElement(target) }, time),
-        ("play", Some(t)) => observe_media(MediaAction::Play, t, time),
-        ("timeupdate", Some(t)) => observe_media(MediaAction::Progress, t, time),
-        ("ended", Some(t)) => observe_media(MediaAction::Ended, t, time),
-        ("visibilitychange", _) => {
-            let hidden = web_sys::window()
-                .and_then(|w| w.document())
-                .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden);
-            if hidden {
-                send(true);
-            }
-        }
-        ("pagehide", _) => send(true),
-        // Back from the back/forward cache: another page may have moved the shared state on.
-        ("pageshow", _) => {
+        "hide" => send(true),
+        "show" => {
             with(sync_state);
         }
         _ => {}
     }
 }
 
-fn observe_media(action: MediaAction, target: Element, time: f64) {
-    let Some(media) = target.dyn_ref::<HtmlMediaElement>() else { return };
-    let (current_time, duration) = (media.current_time(), media.duration());
-    let source = media.current_src();
+fn observe_media(action: MediaAction, payload: JsValue, time: f64) {
+    let fields: js_sys::Array = payload.unchecked_into();
+    let Ok(target) = fields.get(0).dyn_into::<Element>() else { return };
+    let number = |i| fields.get(i).as_f64().unwrap_or(f64::NAN);
+    let (current_time, duration) = (number(1), number(2));
+    let source = fields.get(3).as_string().unwrap_or_default();
     let key = with(|t| {
         let known = t.media.iter().position(|(m, _)| *m == target);
         match known {
@@ -244,29 +250,8 @@ fn observe_media(action: MediaAction, target: Element, time: f64) {
     });
     let Some(key) = key else { return };
     let element = DomElement(target);
-    let media = Media { key, action, current_time, duration, element: &element };
+    let media = Media { key, action, current_time, duration, source: &source, element: &element };
     run(&Observation::Media(media), time);
-}
-
-fn scroll_root() -> Option<Element> {
-    let document = web_sys::window()?.document()?;
-    document.scrolling_element().or_else(|| document.document_element())
-}
-
-fn scrolled() -> bool {
-    scroll_root().is_some_and(|root| root.scroll_top() > 0)
-}
-
-/// How far down the page the bottom of the viewport is, in percent; `None` when the page
-/// cannot scroll.
-fn scroll_percent() -> Option<f64> {
-    let root = scroll_root()?;
-    let height = f64::from(root.scroll_height());
-    let view = f64::from(root.client_height());
-    if height <= view {
-        return None;
-    }
-    Some(((f64::from(root.scroll_top()) + view) / height * 100.0).min(100.0))
 }
 
 /// Takes another tab's newer state as the truth, so that two tabs of one site share one
@@ -308,6 +293,10 @@ fn run(observation: &Observation<'_>, time: f64) {
                 t.queue.dropped += 1;
                 continue;
             }
+            if t.recent.len() == RECENT_EVENTS {
+                t.recent.remove(0);
+            }
+            t.recent.push(json.clone());
             t.queue.push(event.id.clone(), json, time);
             if event.name.starts_with("funnel_") {
                 changes.push((event.name.clone(), event.params.to_json()));
@@ -347,21 +336,27 @@ fn arm_timer() {
 }
 
 /// Sends everything queued, in bodies under the keepalive budget. When the page is hiding,
-/// beacons go first, since the browser may not let a fetch finish.
+/// everything goes at once, by beacon first, since the browser may not let a fetch finish.
 fn send(hiding: bool) {
     loop {
         let batch = with(|t| {
             t.timer_at = None;
             take_batch(t)
         });
-        let Some(Some((endpoint, body_text, events, debug))) = batch else { return };
-        if debug {
-            log_debug(&[format!("sending {} events to {endpoint}", events.len())]);
+        let Some(Some(batch)) = batch else { return };
+        if batch.debug {
+            log_debug(&[format!("sending batch {} to {}", batch.number, batch.endpoint)]);
         }
-        if hiding && transport::beacon(&endpoint, &body_text) {
-            continue;
+        let args = js_sys::Array::of4(
+            &batch.endpoint.into(),
+            &batch.body.into(),
+            &hiding.into(),
+            &batch.number.into(),
+        );
+        let taken = batch.transmit.apply(&JsValue::NULL, &args).is_ok_and(|v| v.is_truthy());
+        if taken {
+            delivered(batch.number, 200);
         }
-        transport::post(&endpoint, &body_text, move |outcome| delivered(outcome, events));
         if !hiding {
             // While the page lives, one request at a time is plenty; the rest goes next round.
             arm_timer();
@@ -370,12 +365,19 @@ fn send(hiding: bool) {
     }
 }
 
-type Batch = (String, String, Vec<(String, String)>, bool);
+struct Batch {
+    number: u32,
+    endpoint: String,
+    body: String,
+    transmit: js_sys::Function,
+    debug: bool,
+}
 
 fn take_batch(t: &mut Tracker) -> Option<Batch> {
     if t.queue.is_empty() {
         return None;
     }
+    let transmit = t.transmit.clone()?;
     let config = t.engine.config();
     let mut events = t.queue.take(config.batch.max_events);
     let sender = Sender {
@@ -390,32 +392,40 @@ fn take_batch(t: &mut Tracker) -> Option<Batch> {
         t.queue.restore(back, now());
         text = body(&sender, now(), &events);
     }
-    Some((config.endpoint.clone(), text, events, t.engine.debug()))
+    let endpoint = config.endpoint.clone();
+    let number = t.next_batch;
+    t.next_batch += 1;
+    t.in_flight.push((number, events));
+    Some(Batch { number, endpoint, body: text, transmit, debug: t.engine.debug() })
 }
 
-fn delivered(outcome: transport::Outcome, events: Vec<(String, String)>) {
-    use transport::Outcome::*;
-    let n = events.len();
-    let message = match outcome {
-        Delivered => return,
-        Refused(status) => {
-            format!("the collector refused {n} events (HTTP {status}); they are dropped")
-        }
-        Failed(why) => {
-            with(|t| {
+/// The loader's answer for a batch: the HTTP status, or `0` when the request failed.
+#[wasm_bindgen]
+pub fn delivered(batch: u32, status: u16) {
+    let message = with(|t| {
+        let at = t.in_flight.iter().position(|(n, _)| *n == batch)?;
+        let (_, events) = t.in_flight.remove(at);
+        let n = events.len();
+        let text = match outcome(status) {
+            Outcome::Delivered => return None,
+            Outcome::Refused => {
+                format!("the collector refused {n} events (HTTP {status}); they are dropped")
+            }
+            Outcome::Retry => {
                 t.queue.restore(events, now());
-                t.failures.push(why.clone());
+                t.failures.push(format!("HTTP {status}"));
                 if t.failures.len() > MAX_FAILURES {
                     t.failures.remove(0);
                 }
-            });
-            arm_timer();
-            format!("sending {n} events failed ({why}); they stay queued")
-        }
-    };
-    if with(|t| t.engine.debug()).unwrap_or(false) {
+                format!("sending {n} events failed (HTTP {status}); they stay queued")
+            }
+        };
+        t.engine.debug().then_some(text)
+    });
+    if let Some(Some(message)) = message {
         log_debug(&[message]);
     }
+    arm_timer();
 }
 
 /// Sends what is queued now; also the loader's timer callback.
@@ -452,7 +462,7 @@ pub fn progress() -> String {
 /// The recent events, as JSON text.
 #[wasm_bindgen]
 pub fn events() -> String {
-    with(|t| t.engine.recent().to_json()).unwrap_or_else(|| "[]".into())
+    with(|t| format!("[{}]", t.recent.join(","))).unwrap_or_else(|| "[]".into())
 }
 
 /// Why a trigger or funnel did or did not fire last.
@@ -465,12 +475,14 @@ pub fn explain(id: &str) -> String {
 #[wasm_bindgen]
 pub fn queue() -> String {
     with(|t| {
-        let mut v = Value::obj();
-        v.set("waiting", Value::Arr(t.queue.ids().into_iter().map(Value::from).collect()));
-        v.set("dropped", Value::Num(t.queue.dropped as f64));
-        let failures = t.failures.iter().map(|f| Value::from(f.as_str())).collect();
-        v.set("failures", Value::Arr(failures));
-        v.to_json()
+        let strings = |items: Vec<&str>| Value::Arr(items.into_iter().map(Value::from).collect());
+        let failures = t.failures.iter().map(String::as_str).collect();
+        crate::json::obj(vec![
+            ("waiting", strings(t.queue.ids())),
+            ("dropped", Value::Num(t.queue.dropped as f64)),
+            ("failures", strings(failures)),
+        ])
+        .to_json()
     })
     .unwrap_or_else(|| "{}".into())
 }

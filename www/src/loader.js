@@ -63,14 +63,37 @@
     }
   }
 
+  // How far down the page the bottom of the viewport is, in percent; nothing for a page that
+  // cannot scroll.
+  function scrollPercent() {
+    var root = d.scrollingElement || d.documentElement;
+    var height = root.scrollHeight;
+    var view = root.clientHeight;
+    if (height <= view) return null;
+    return Math.min(100, ((root.scrollTop + view) / height) * 100);
+  }
+
   // One listener for every DOM event the tracker needs: capture phase (media events do not
   // bubble, and a page handler that stops propagation must not hide a click), passive, and
-  // nothing is ever prevented, so links, forms and videos behave as they always do. Before the
-  // module is ready only clicks and submits are kept; the rest has no lasting meaning.
+  // nothing is ever prevented, so links, forms and videos behave as they always do. The
+  // listener reads what the module needs and hands it over; before the module is ready only
+  // clicks and submits are kept, since the rest has no lasting meaning (the scroll position is
+  // read again at start).
   function onEvent(event) {
     var type = event.type;
-    if (wasm) handle('dom', event);
-    else if (type === 'click' || type === 'submit') handle('dom', event);
+    var target = event.target;
+    if (type === 'click' || type === 'submit') return handle(type, target);
+    if (!wasm) return;
+    if (type === 'scroll') {
+      var percent = scrollPercent();
+      if (percent !== null) handle('scroll', percent);
+    } else if (type === 'pagehide' || (type === 'visibilitychange' && d.hidden)) {
+      handle('hide');
+    } else if (type === 'pageshow') {
+      handle('show');
+    } else if (target && 'currentTime' in target) {
+      handle(type, [target, target.currentTime, target.duration, target.currentSrc]);
+    }
   }
   var options = { capture: true, passive: true };
   'click submit play timeupdate ended visibilitychange'.split(' ').forEach(function (type) {
@@ -146,6 +169,38 @@
     }, ms);
   }
 
+  // Sending is plain I/O, done here so that no exception can escape it: the module decides
+  // what to send and when, and hears back through `delivered(batch, status)`, where status 0
+  // means the request failed. Returns true when the browser took a beacon.
+  function transmit(endpoint, body, beacon, batch) {
+    try {
+      if (beacon && navigator.sendBeacon && navigator.sendBeacon(endpoint, body)) return true;
+    } catch (e) {}
+    function answer(status) {
+      call('delivered', [batch, status]);
+    }
+    try {
+      fetch(endpoint, {
+        method: 'POST',
+        body: body,
+        keepalive: true,
+        headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
+      }).then(
+        function (response) {
+          answer(response.status);
+        },
+        function () {
+          answer(0);
+        },
+      );
+    } catch (e) {
+      setTimeout(function () {
+        answer(0);
+      }, 0);
+    }
+    return false;
+  }
+
   var api = (w.microfunnel = {
     version: 1,
     /** Pushes a custom event, like `dataLayer.push({event: 'name', ...})`. */
@@ -218,7 +273,10 @@
           wasm = module;
           var queued = early;
           early = [];
-          call('start', [text, queued, notify, schedule, loadedAt]);
+          var page = [location.href, d.title, d.referrer, navigator.userAgent];
+          call('start', [text, queued, [notify, schedule, transmit], loadedAt, page]);
+          // A visitor who scrolled while the module loaded has passed thresholds already.
+          if ((d.scrollingElement || d.documentElement).scrollTop > 0) onEvent({ type: 'scroll' });
           applyClasses();
         });
       });
