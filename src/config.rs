@@ -241,6 +241,11 @@ const ROOT_KEYS: &[&str] =
     &["$schema", "site", "collector", "session", "variables", "triggers", "funnels"];
 
 impl Decoder<'_> {
+    /// A value of the wrong JSON type: "expected X, found a number".
+    fn wrong(&mut self, path: &str, expected: &str, found: &Value) {
+        self.error(path, format!("expected {expected}, found {}", kind_of(found)));
+    }
+
     fn error(&mut self, path: &str, message: String) {
         self.errors.push(ConfigError { path: path.to_string(), message });
     }
@@ -377,7 +382,7 @@ impl Decoder<'_> {
                 _ => text().map(VariableSource::Cookie),
             };
             if found.is_none() {
-                self.error(&here, format!("expected a string, found {}", kind_of(value)));
+                self.wrong(&here, "a string", value);
             } else if source.is_some() {
                 self.error(&here, "a variable has exactly one source".into());
             } else {
@@ -400,7 +405,7 @@ impl Decoder<'_> {
         item: fn(&mut Self, &Value, &str) -> Option<T>,
     ) -> Vec<T> {
         let Value::Arr(items) = value else {
-            self.error(path, format!("expected an array, found {}", kind_of(value)));
+            self.wrong(path, "an array", value);
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -511,7 +516,7 @@ impl Decoder<'_> {
             Some(Value::Bool(b)) => *b,
             Some(other) => {
                 let here = join(path, "download_attribute");
-                self.error(&here, format!("expected a boolean, found {}", kind_of(other)));
+                self.wrong(&here, "a boolean", other);
                 return None;
             }
         };
@@ -528,7 +533,7 @@ impl Decoder<'_> {
         let Some(list) = value.get(key) else { return Some(default.to_vec()) };
         let here = join(path, key);
         let Value::Arr(items) = list else {
-            self.error(&here, format!("expected an array of percents, found {}", kind_of(list)));
+            self.wrong(&here, "an array of percents", list);
             return None;
         };
         let mut out = Vec::new();
@@ -581,8 +586,7 @@ impl Decoder<'_> {
                 Value::Num(_) | Value::Bool(_) => {
                     out.push((key.clone(), Template::constant(value.clone())))
                 }
-                other => self
-                    .error(&here, format!("expected a string template, found {}", kind_of(other))),
+                other => self.wrong(&here, "a string template", other),
             }
         }
         out
@@ -610,7 +614,7 @@ impl Decoder<'_> {
             Some(Value::Bool(b)) => *b,
             Some(other) => {
                 let here = join(path, "ignore_case");
-                self.error(&here, format!("expected a boolean, found {}", kind_of(other)));
+                self.wrong(&here, "a boolean", other);
                 return None;
             }
         };
@@ -631,7 +635,7 @@ impl Decoder<'_> {
             Value::Str(s) => s.clone(),
             Value::Num(_) | Value::Bool(_) => value.to_text(),
             other => {
-                self.error(path, format!("expected a string, found {}", kind_of(other)));
+                self.wrong(path, "a string", other);
                 return None;
             }
         };
@@ -840,7 +844,7 @@ impl Decoder<'_> {
         match value {
             Value::Bool(b) => Some(*b),
             other => {
-                self.error(path, format!("expected a boolean, found {}", kind_of(other)));
+                self.wrong(path, "a boolean", other);
                 None
             }
         }
@@ -882,7 +886,7 @@ impl Decoder<'_> {
         allowed: &[&str],
     ) -> Option<&'v [(String, Value)]> {
         let Some(pairs) = value.as_obj() else {
-            self.error(path, format!("expected an object, found {}", kind_of(value)));
+            self.wrong(path, "an object", value);
             return None;
         };
         if !allowed.is_empty() {
@@ -920,7 +924,7 @@ impl Decoder<'_> {
                 None
             }
             other => {
-                self.error(path, format!("expected a string, found {}", kind_of(other)));
+                self.wrong(path, "a string", other);
                 None
             }
         }
@@ -928,7 +932,7 @@ impl Decoder<'_> {
 
     fn strings(&mut self, value: &Value, path: &str) -> Option<Vec<String>> {
         let Value::Arr(items) = value else {
-            self.error(path, format!("expected an array of strings, found {}", kind_of(value)));
+            self.wrong(path, "an array of strings", value);
             return None;
         };
         items.iter().enumerate().map(|(i, v)| self.string(v, &index(path, i))).collect()
@@ -950,7 +954,7 @@ impl Decoder<'_> {
                 None
             }
             other => {
-                self.error(path, format!("expected a number, found {}", kind_of(other)));
+                self.wrong(path, "a number", other);
                 None
             }
         }

@@ -53,13 +53,32 @@ async fn run(options: Options) -> Result<(), microfunnel_collector::Error> {
     let server = bind(&options).await?;
     println!("microfunnel collector listening on http://{}", server.local_addr());
 
-    server
-        .serve_until(async {
-            // If the signal handler cannot be installed we keep serving; the process can
-            // still be killed, it just will not drain open requests first.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
+    server.serve_until(stop_signal()).await
+}
+
+/// Ctrl-C or SIGTERM (what `kill` and service managers send): both drain open requests and
+/// close the database cleanly, which folds SQLite's write-ahead log back into the file.
+async fn stop_signal() {
+    let interrupt = async {
+        // If a handler cannot be installed we keep serving; the process can still be killed,
+        // it just will not drain open requests first.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
             }
-        })
-        .await
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
 }

@@ -118,7 +118,8 @@ fn read_state(site: &str) -> Option<(String, Value)> {
 ///   is set); it returns `true` when a beacon took it, and otherwise answers [`delivered`]
 ///   once the request ends.
 ///
-/// `page` is `[url, title, referrer, user_agent]`, read by the loader.
+/// `page` is `[url, title, referrer, user_agent, debug]`, read by the loader; `debug` is
+/// whether `microfunnel.debug(true)` was called on an earlier page.
 #[wasm_bindgen]
 pub fn start(
     config_text: &str,
@@ -144,11 +145,14 @@ pub fn start(
     };
     let text = |i| page.get(i).as_string().unwrap_or_default();
     let user_agent = text(3);
+    let debug = page.get(4).is_truthy();
     let page = Page::new(&text(0), &text(1), &text(2));
     let config_version = crate::funnel::fnv_hex(config_text);
     let setup = Setup { config, page, client_id, user_agent, stored, config_version };
+    let mut engine = Engine::new(setup, Box::new(BrowserHost));
+    engine.set_debug(debug);
     let tracker = Tracker {
-        engine: Engine::new(setup, Box::new(BrowserHost)),
+        engine,
         notify: callbacks.get(0).dyn_into().ok(),
         schedule: callbacks.get(1).dyn_into().ok(),
         transmit: callbacks.get(2).dyn_into().ok(),

@@ -21,6 +21,7 @@
   var handlers = {};
   var pushingOurOwn = false;
   var warned = {};
+  var DEBUG_KEY = 'microfunnel:debug';
 
   function warn(text, error) {
     if (warned[text]) return;
@@ -215,10 +216,16 @@
       } catch (e) {}
       return rows;
     },
-    /** From now on, log every observation, trigger decision, funnel change and batch. */
+    /** From now on, on this page and the next ones, log every trigger decision, funnel
+     * change and batch; `debug(false)` stops. */
     debug: function (on) {
-      call('debug', [on !== false]);
-      return on !== false;
+      on = on !== false;
+      call('debug', [on]);
+      try {
+        if (on) localStorage.setItem(DEBUG_KEY, '1');
+        else localStorage.removeItem(DEBUG_KEY);
+      } catch (e) {}
+      return on;
     },
     /** Why a trigger or funnel did, or did not, fire on the last relevant observation. */
     explain: function (id) {
@@ -274,6 +281,9 @@
           var queued = early;
           early = [];
           var page = [location.href, d.title, d.referrer, navigator.userAgent];
+          try {
+            page.push(!!localStorage.getItem(DEBUG_KEY));
+          } catch (e) {}
           call('start', [text, queued, [notify, schedule, transmit], loadedAt, page]);
           // A visitor who scrolled while the module loaded has passed thresholds already.
           if ((d.scrollingElement || d.documentElement).scrollTop > 0) onEvent({ type: 'scroll' });

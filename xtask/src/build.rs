@@ -2,7 +2,7 @@
 //!
 //! 1. cargo compiles the tracker to wasm32;
 //! 2. wasm-bindgen writes the JS glue and the module it loads;
-//! 3. wasm-opt (npm binaryen, see TOOLCHAIN.md) shrinks that module in place;
+//! 3. wasm-opt (npm binaryen; Debian's is too old for this wasm) shrinks that module in place;
 //! 4. esbuild bundles the loader and minifies the glue;
 //! 5. every shipped file is measured into `size.json`.
 

@@ -19,12 +19,13 @@ pub fn demo(repo: &Repo) -> Result<()> {
     println!("demo: open http://{listen}/ once the collector is listening, then in the console:");
     println!("  microfunnel.progress()    where this visitor is in each funnel");
     println!("  microfunnel.debug(true)   explain every event, trigger and funnel step");
-    println!("  microfunnel.events()      the events sent so far");
+    println!("  microfunnel.explain(\"cta\") why the CTA trigger did or did not fire");
+    println!("  microfunnel.events()      this page's recent events");
     println!("demo: stored events are at http://{listen}/api/events; stop with Ctrl-C\n");
 
     run(cargo().current_dir(&repo.root).args([
+        // The same (debug) build `cargo xtask test` makes, so that neither waits for the other.
         "run",
-        "--release",
         "-p",
         "microfunnel-collector",
         "--",

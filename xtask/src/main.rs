@@ -23,7 +23,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  setup   install what is missing: the wasm32 target, wasm-bindgen-cli, npm packages, Chromium
+  setup   install what is missing: the wasm32 target, wasm-bindgen-cli, npm packages
+          (Chromium is installed by `test`, which needs it)
   build   build the tracker into www/dist and measure it into www/dist/size.json
   size    check www/dist/size.json against the budget in wasm-pack.toml
   demo    build, then serve the demo site with the collector (address: MF_LISTEN)
