@@ -12,6 +12,7 @@ pub mod event;
 pub mod funnel;
 pub mod host;
 pub mod json;
+pub mod replay;
 pub mod segment;
 pub mod session;
 pub mod template;
