@@ -169,7 +169,22 @@ impl Engine {
                     returning: number > 1,
                 };
                 let id = format!("s-{}", self.host.random_id());
-                let segment = segment(&visit, &*self.host);
+                let mut segment = segment(&visit, &*self.host);
+                // An A/B variant is whatever the variable named `variant` reads at the start.
+                let scope = Scope {
+                    page: &self.page,
+                    data_layer: &self.data_layer,
+                    variables: &self.config.variables,
+                    host: &*self.host,
+                    segment: None,
+                    name: "",
+                    vars: &Value::Null,
+                    params: &Value::Null,
+                    element: None,
+                };
+                if let Some(variant) = scope.var("variant").filter(|v| *v != Value::Null) {
+                    segment.set("variant", variant);
+                }
                 self.trace(|| format!("session `{id}` starts (visit number {number})"));
                 self.session = Some(Session { id, started_at: now, last_at: now, number, segment });
             }

@@ -395,3 +395,17 @@ fn a_stored_attempt_at_the_last_step_is_complete_whatever_it_claims() {
         .observe(&Observation::DataLayer { push: &push(r#"{"event":"view_item"}"#) }, T0 + 2.0);
     assert_eq!(names(&out), ["view_item"]);
 }
+
+#[test]
+fn the_variant_variable_is_part_of_the_segment() {
+    let config = r#"{ "site": "s", "variables": { "variant": { "url_query": "ab", "default": "control" } },
+        "triggers": [ { "id": "pv", "on": "page_view" } ] }"#;
+    let mut b = engine_on(config, "http://s.test/?ab=b", None);
+    let out = b.observe(&Observation::PageView, T0);
+    assert_eq!(out[0].segment.get("variant"), Some(&Value::from("b")));
+    let mut control = engine_on(config, "http://s.test/", None);
+    let out = control.observe(&Observation::PageView, T0);
+    assert_eq!(out[0].segment.get("variant"), Some(&Value::from("control")));
+    assert_eq!(out[0].segment.get("device"), Some(&Value::from("desktop")));
+    assert_eq!(out[0].segment.get("landing"), Some(&Value::from("/")));
+}
