@@ -62,6 +62,7 @@ fn bindgen(repo: &Repo, config: &Config) -> Result<()> {
         .current_dir(&repo.root)
         .args(["--target", &settings.target, "--no-typescript"])
         .args(["--out-dir", &settings.out_dir, "--out-name", &settings.out_name])
+        .args(&settings.flags)
         .arg(repo.relative(&wasm)))
     .context("wasm-bindgen failed: `cargo xtask setup` installs the version in Cargo.lock")
 }

@@ -32,6 +32,9 @@ pub struct WasmBindgen {
     pub out_name: String,
     /// The `--out-dir`, relative to the repository root; every build output lands here.
     pub out_dir: String,
+    /// Further flags, passed as they are.
+    #[serde(default)]
+    pub flags: Vec<String>,
 }
 
 /// The `[wasm-opt]` section.
