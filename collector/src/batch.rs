@@ -19,6 +19,8 @@ pub const MAX_KEY_LEN: usize = 128;
 pub const MAX_EVENT_ID_LEN: usize = 64;
 /// The longest event name, in characters.
 pub const MAX_NAME_LEN: usize = 40;
+/// The longest `config_version`, in characters.
+pub const MAX_CONFIG_VERSION_LEN: usize = 64;
 
 /// A batch that passed validation, ready to be stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +31,8 @@ pub struct Batch {
     pub client_id: String,
     /// The visit's id.
     pub session_id: String,
+    /// The fingerprint of the tracker's config, or empty when the tracker sent none.
+    pub config_version: String,
     /// At least one and at most [`MAX_EVENTS`] events.
     pub events: Vec<Event>,
 }
@@ -89,6 +93,7 @@ impl Batch {
             site: root.string("site", MAX_KEY_LEN)?,
             client_id: root.string("client_id", MAX_KEY_LEN)?,
             session_id: root.string("session_id", MAX_KEY_LEN)?,
+            config_version: root.optional_string_up_to("config_version", MAX_CONFIG_VERSION_LEN)?,
             events: events(root.require("events")?)?,
         })
     }
@@ -211,6 +216,17 @@ impl<'a> Object<'a> {
                 Err(Error::invalid(self.at(key), format!("`{}` is not a string", show(value))))
             }
         }
+    }
+
+    /// A string that may be missing (which counts as empty) of at most `max` characters.
+    fn optional_string_up_to(&self, key: &str, max: usize) -> Result<String, Error> {
+        let text = self.optional_string(key)?;
+        if text.chars().count() > max {
+            let reason =
+                format!("`{}` is longer than {max} characters", show(&Value::String(text)));
+            return Err(Error::invalid(self.at(key), reason));
+        }
+        Ok(text)
     }
 
     /// A required integer from 0 to `i64::MAX`, the range SQLite can store.
@@ -361,6 +377,23 @@ mod tests {
 
         value["site"] = json!("x".repeat(MAX_KEY_LEN + 1));
         assert!(error_of(value).contains("is longer than 128 characters"));
+    }
+
+    #[test]
+    fn config_version_is_optional_text_of_at_most_64_characters() {
+        let mut value = valid();
+        assert_eq!(Batch::from_value(&value).unwrap().config_version, "");
+
+        value["config_version"] = json!("3f2a9c01");
+        assert_eq!(Batch::from_value(&value).unwrap().config_version, "3f2a9c01");
+
+        value["config_version"] = json!(7);
+        assert_eq!(error_of(value.clone()), "config_version: `7` is not a string");
+
+        value["config_version"] = json!("v".repeat(MAX_CONFIG_VERSION_LEN + 1));
+        let error = error_of(value);
+        assert!(error.starts_with("config_version: `vvv"), "{error}");
+        assert!(error.ends_with("` is longer than 64 characters"), "{error}");
     }
 
     #[test]

@@ -64,6 +64,29 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// The tracker's config file given with `--config` could not be read.
+    #[error("failed to read config `{}`: {source}", path.display())]
+    ConfigRead {
+        /// The file given with `--config`.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The tracker's config file given with `--config` is not JSON.
+    #[error("config `{}` is not valid JSON: {reason}", path.display())]
+    ConfigJson {
+        /// The file given with `--config`.
+        path: PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
+
+    /// Funnels were asked for, but the collector was started without a config to define them.
+    #[error("start the collector with --config to compute funnels")]
+    NoConfig,
+
     /// A blocking database task panicked or was cancelled.
     #[error("database task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -98,6 +121,7 @@ impl Error {
         match self {
             Error::Invalid { .. } | Error::Json(_) | Error::Body(_) => StatusCode::BAD_REQUEST,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::NoConfig => StatusCode::NOT_FOUND,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

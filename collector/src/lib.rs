@@ -3,6 +3,8 @@
 //!
 //! - [`batch`]: validation of a posted batch, with JSON-path error messages.
 //! - [`Store`]: the SQLite file, its migrations, inserts and queries.
+//! - [`Funnels`]: the tracker's config decoded by the page's own engine, and stored events
+//!   replayed through it.
 //! - [`router`]: the HTTP routes and the static site.
 //! - [`bind`] and [`Server`]: start it all on a socket, in-process or from the binary.
 //!
@@ -21,19 +23,21 @@
 
 pub mod batch;
 mod error;
+mod funnels;
 mod migrate;
 mod routes;
 mod store;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use axum::Router;
 use tokio::net::TcpListener;
 
 pub use batch::{Batch, Event, Page};
 pub use error::Error;
+pub use funnels::{FunnelReport, Funnels, StepReport};
 pub use routes::router;
 pub use store::{Store, StoredEvent};
 
@@ -49,6 +53,8 @@ pub struct Options {
     pub db: PathBuf,
     /// A directory served at `/`, if any.
     pub static_dir: Option<PathBuf>,
+    /// The tracker's config file, whose funnels `GET /api/funnels` computes, if any.
+    pub config: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -57,6 +63,7 @@ impl Default for Options {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
             db: PathBuf::from("microfunnel.sqlite"),
             static_dir: None,
+            config: None,
         }
     }
 }
@@ -69,11 +76,17 @@ pub struct Server {
     router: Router,
 }
 
-/// Opens the database and binds the socket, without serving yet.
+/// Reads the config, opens the database and binds the socket, without serving yet.
 ///
 /// Binding before serving lets the caller learn the real port of `127.0.0.1:0` and print it
-/// before the first request can arrive.
+/// before the first request can arrive. Problems inside the config are logged and leave the
+/// broken parts out, as in the page; a config that cannot be read or parsed is an error.
 pub async fn bind(options: &Options) -> Result<Server, Error> {
+    let funnels = match options.config.clone() {
+        Some(file) => Some(tokio::task::spawn_blocking(move || load_config(&file)).await??),
+        None => None,
+    };
+
     let db = options.db.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&db)).await??;
 
@@ -82,8 +95,17 @@ pub async fn bind(options: &Options) -> Result<Server, Error> {
         TcpListener::bind(listen).await.map_err(|source| Error::Bind { addr: listen, source })?;
     let addr = listener.local_addr().map_err(|source| Error::Bind { addr: listen, source })?;
 
-    let router = router(store, options.static_dir.as_deref());
+    let router = router(store, funnels, options.static_dir.as_deref());
     Ok(Server { listener, addr, router })
+}
+
+fn load_config(file: &Path) -> Result<Funnels, Error> {
+    let (funnels, errors) = Funnels::load(file)?;
+    for error in &errors {
+        tracing::warn!(config = %file.display(), "config error at {error}");
+    }
+    tracing::info!(config = %file.display(), funnels = funnels.len(), "funnels loaded");
+    Ok(funnels)
 }
 
 impl Server {

@@ -24,6 +24,11 @@ struct Args {
     /// Directory to serve at `/` (for example `www`).
     #[arg(long = "static")]
     static_dir: Option<PathBuf>,
+
+    /// The tracker's config JSON (for example `www/config.json`), whose funnels
+    /// `GET /api/funnels` computes from the stored events.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -38,7 +43,12 @@ async fn main() -> ExitCode {
         .init();
 
     let args = Args::parse();
-    let options = Options { listen: args.listen, db: args.db, static_dir: args.static_dir };
+    let options = Options {
+        listen: args.listen,
+        db: args.db,
+        static_dir: args.static_dir,
+        config: args.config,
+    };
 
     match run(options).await {
         Ok(()) => ExitCode::SUCCESS,

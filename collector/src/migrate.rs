@@ -29,6 +29,11 @@ const MIGRATIONS: &[&str] = &[
         funnels     TEXT NOT NULL
     );
     CREATE INDEX events_ts ON events (ts, seq);",
+    // 2: the fingerprint of the config each event was tracked under, empty for the events
+    // stored before trackers sent one; and the order funnels are replayed in, visitor by
+    // visitor.
+    "ALTER TABLE events ADD COLUMN config_version TEXT NOT NULL DEFAULT '';
+    CREATE INDEX events_client ON events (client_id, ts, seq);",
 ];
 
 /// Brings the database up to the latest schema, each migration in its own transaction.
@@ -71,5 +76,28 @@ mod tests {
         assert_eq!(version, latest() as i64);
         let count: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();
         assert_eq!(count, 0);
+    }
+
+    #[test]
+    fn migration_2_keeps_version_1_rows_with_an_empty_config_version() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO events (id, site, client_id, session_id, name, ts, seq, received_at,
+                                 page, params, segment, funnels)
+             VALUES ('old', 's', 'c', 's1', 'page_view', 1, 1, 1, '{}', '{}', '{}', '{}')",
+            [],
+        )
+        .unwrap();
+
+        migrate(&mut conn).unwrap();
+
+        let row: (String, String) = conn
+            .query_row("SELECT id, config_version FROM events", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!(row, ("old".to_string(), String::new()));
+        let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+        assert_eq!(version, 2);
     }
 }

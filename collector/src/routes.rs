@@ -1,4 +1,5 @@
-//! The HTTP surface: `/collect`, `/api/events`, `/favicon.ico` and the static site.
+//! The HTTP surface: `/collect`, `/api/events`, `/api/funnels`, `/favicon.ico` and the static
+//! site.
 
 use std::path::Path;
 
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
 
-use crate::{Batch, Error, Store, StoredEvent, BODY_LIMIT};
+use crate::{Batch, Error, FunnelReport, Funnels, Store, StoredEvent, BODY_LIMIT};
 
 /// The answer to an accepted batch.
 #[derive(Debug, Serialize)]
@@ -24,16 +25,25 @@ struct Accepted {
     duplicates: usize,
 }
 
+/// What every handler shares.
+#[derive(Clone, Debug)]
+struct App {
+    store: Store,
+    /// The funnels of the tracker's config, when the collector was given one.
+    funnels: Option<Funnels>,
+}
+
 /// The query string of `GET /api/events`.
 #[derive(Debug, Deserialize)]
 struct EventsQuery {
     name: Option<String>,
 }
 
-/// Builds the collector's routes on `store`, serving `static_dir` (if any) at `/`.
+/// Builds the collector's routes on `store`, computing `funnels` (if any) and serving
+/// `static_dir` (if any) at `/`.
 ///
 /// The API routes are matched first; the static directory only sees what they do not claim.
-pub fn router(store: Store, static_dir: Option<&Path>) -> Router {
+pub fn router(store: Store, funnels: Option<Funnels>, static_dir: Option<&Path>) -> Router {
     // Any origin may post: the tracker runs on the customer's site, which is rarely the
     // collector's own origin. sendBeacon's text/plain needs no preflight, but fetch with
     // application/json does, so the preflight is answered too.
@@ -46,7 +56,8 @@ pub fn router(store: Store, static_dir: Option<&Path>) -> Router {
     let router = Router::new()
         .route("/collect", collect_route)
         .route("/api/events", get(events))
-        .with_state(store);
+        .route("/api/funnels", get(funnels_report))
+        .with_state(App { store, funnels });
 
     let no_favicon = || async { StatusCode::NO_CONTENT };
     let Some(dir) = static_dir else {
@@ -60,7 +71,7 @@ pub fn router(store: Store, static_dir: Option<&Path>) -> Router {
 }
 
 async fn collect(
-    State(store): State<Store>,
+    State(App { store, .. }): State<App>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Accepted>, Error> {
     // The body is read as bytes whatever its content type: sendBeacon posts JSON as
@@ -77,13 +88,20 @@ async fn collect(
 }
 
 async fn events(
-    State(store): State<Store>,
+    State(App { store, .. }): State<App>,
     Query(query): Query<EventsQuery>,
 ) -> Result<Json<Vec<StoredEvent>>, Error> {
     // `?name=` with nothing after it reads as "no filter" rather than "events named ''",
     // which no event can be.
     let name = query.name.filter(|name| !name.is_empty());
     Ok(Json(store.events(name).await?))
+}
+
+async fn funnels_report(
+    State(App { store, funnels }): State<App>,
+) -> Result<Json<Vec<FunnelReport>>, Error> {
+    let funnels = funnels.ok_or(Error::NoConfig)?;
+    Ok(Json(store.funnels(funnels).await?))
 }
 
 fn body_error(rejection: BytesRejection) -> Error {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::batch::{Batch, Event};
+use crate::funnels::{FunnelReport, Funnels, Row};
 use crate::{migrate, Error};
 
 /// A handle on the events database; cheap to clone, all clones share one connection.
@@ -38,6 +39,8 @@ pub struct StoredEvent {
     pub client_id: String,
     /// The visit's id.
     pub session_id: String,
+    /// The fingerprint of the tracker's config, empty for events stored before trackers sent it.
+    pub config_version: String,
     /// `{url, path, title, referrer}`.
     pub page: Value,
     /// The event parameters.
@@ -77,6 +80,13 @@ impl Store {
         self.blocking(move |conn| events(conn, name.as_deref())).await
     }
 
+    /// Replays every stored event through `funnels`, visitor by visitor, and counts each
+    /// funnel's steps, completions and abandonments.
+    pub async fn funnels(&self, funnels: Funnels) -> Result<Vec<FunnelReport>, Error> {
+        // The replay runs on the blocking pool too: it is CPU work proportional to the store.
+        self.blocking(move |conn| Ok(funnels.report(&replay_rows(conn)?))).await
+    }
+
     /// Runs `work` on the blocking pool with the connection locked.
     async fn blocking<T, F>(&self, work: F) -> Result<T, Error>
     where
@@ -100,8 +110,8 @@ fn insert(conn: &mut Connection, batch: &Batch) -> Result<usize, Error> {
         let mut statement = tx.prepare_cached(
             "INSERT OR IGNORE INTO events
                 (id, site, client_id, session_id, name, ts, seq, received_at,
-                 page, params, segment, funnels)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 page, params, segment, funnels, config_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         for event in &batch.events {
             let inserted = statement.execute(params![
@@ -117,6 +127,7 @@ fn insert(conn: &mut Connection, batch: &Batch) -> Result<usize, Error> {
                 object_json(&event.params),
                 object_json(&event.segment),
                 object_json(&event.funnels),
+                batch.config_version,
             ])?;
             if inserted == 0 {
                 duplicates += 1;
@@ -129,7 +140,8 @@ fn insert(conn: &mut Connection, batch: &Batch) -> Result<usize, Error> {
 
 fn events(conn: &mut Connection, name: Option<&str>) -> Result<Vec<StoredEvent>, Error> {
     let mut statement = conn.prepare_cached(
-        "SELECT id, name, ts, seq, site, client_id, session_id, page, params, segment, funnels
+        "SELECT id, name, ts, seq, site, client_id, session_id, config_version,
+                page, params, segment, funnels
          FROM events
          WHERE ?1 IS NULL OR name = ?1
          ORDER BY ts, seq, arrival",
@@ -144,12 +156,13 @@ fn events(conn: &mut Connection, name: Option<&str>) -> Result<Vec<StoredEvent>,
                 site: row.get(4)?,
                 client_id: row.get(5)?,
                 session_id: row.get(6)?,
+                config_version: row.get(7)?,
                 page: Value::Null,
                 params: Value::Null,
                 segment: Value::Null,
                 funnels: Value::Null,
             },
-            [row.get::<_, String>(7)?, row.get(8)?, row.get(9)?, row.get(10)?],
+            [row.get::<_, String>(8)?, row.get(9)?, row.get(10)?, row.get(11)?],
         ))
     })?;
 
@@ -161,6 +174,36 @@ fn events(conn: &mut Connection, name: Option<&str>) -> Result<Vec<StoredEvent>,
         event.segment = parse_column(&event.id, "segment", &segment)?;
         event.funnels = parse_column(&event.id, "funnels", &funnels)?;
         out.push(event);
+    }
+    Ok(out)
+}
+
+/// Every event in the order funnels are replayed in: by visitor, then as [`events`] lists them.
+fn replay_rows(conn: &mut Connection) -> Result<Vec<Row>, Error> {
+    // TODO: this holds every event in memory at once; a large store would want the replay to
+    // stream one visitor at a time and sum the counts.
+    let mut statement = conn.prepare_cached(
+        "SELECT id, client_id, session_id, name, ts, page, params, segment
+         FROM events
+         ORDER BY client_id, ts, seq, arrival",
+    )?;
+    let rows = statement.query_map([], |row| {
+        let keys: [String; 4] = [row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?];
+        let texts: [String; 3] = [row.get(5)?, row.get(6)?, row.get(7)?];
+        Ok((keys, row.get::<_, i64>(4)?, texts))
+    })?;
+
+    let mut out = Vec::new();
+    for row in rows {
+        let ([id, client_id, session_id, name], ts, [page, params, segment]) = row?;
+        let page = serde_json::from_str(&page).map_err(|source| Error::Corrupt {
+            id: id.clone(),
+            column: "page",
+            source,
+        })?;
+        let params = parse_column(&id, "params", &params)?;
+        let segment = parse_column(&id, "segment", &segment)?;
+        out.push(Row::new(client_id, session_id, name, ts, &page, &params, &segment));
     }
     Ok(out)
 }

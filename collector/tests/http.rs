@@ -35,17 +35,32 @@ impl Answer {
 
 impl Collector {
     fn start(db: &Path, static_dir: Option<&Path>) -> Collector {
+        let options = Options {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            db: db.to_path_buf(),
+            static_dir: static_dir.map(Path::to_path_buf),
+            config: None,
+        };
+        Collector::start_with(&options)
+    }
+
+    fn start_with_config(db: &Path, config: &Path) -> Collector {
+        let options = Options {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            db: db.to_path_buf(),
+            static_dir: None,
+            config: Some(config.to_path_buf()),
+        };
+        Collector::start_with(&options)
+    }
+
+    fn start_with(options: &Options) -> Collector {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let options = Options {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            db: db.to_path_buf(),
-            static_dir: static_dir.map(Path::to_path_buf),
-        };
-        let server = runtime.block_on(bind(&options)).unwrap();
+        let server = runtime.block_on(bind(options)).unwrap();
         let addr = server.local_addr();
         assert_ne!(addr.port(), 0, "the real port is reported");
 
@@ -147,7 +162,7 @@ fn text_plain_batch_is_stored_and_returned_with_its_fields() {
     assert_eq!(answer.json(), json!({ "accepted": ["e-1"], "duplicates": 0 }));
     let expected = json!([{
         "id": "e-1", "name": "click_cta", "ts": 1000, "seq": 12,
-        "site": "demo-shop", "client_id": "c-1", "session_id": "s-1",
+        "site": "demo-shop", "client_id": "c-1", "session_id": "s-1", "config_version": "",
         "page": { "url": "http://127.0.0.1:8080/pricing.html", "path": "/pricing.html",
                   "title": "Pricing", "referrer": "" },
         "params": { "click_text": "Start trial", "n": 2, "ok": true, "none": null },
@@ -371,4 +386,255 @@ fn collect_is_open_to_other_origins() {
     assert_eq!(ok.allow_origin.as_deref(), Some("*"));
     assert_eq!((rejected.status, rejected.allow_origin.as_deref()), (400, Some("*")));
     collector.stop();
+}
+
+/// A checkout funnel whose first step needs `page.path` and second `params.cta_text`, within a
+/// five-second window; a second funnel and a trigger with errors, which must be left out.
+const SHOP_CONFIG: &str = r#"{
+  "site": "demo-shop",
+  "triggers": [ { "id": "hover", "on": "hover" } ],
+  "funnels": [
+    { "id": "buy", "name": "Buy", "window": "5s", "steps": [
+      { "name": "Home", "event": "page_view",
+        "when": [ { "var": "page.path", "op": "equals", "value": "/" } ] },
+      { "name": "Checkout", "event": "click_cta",
+        "when": [ { "var": "params.cta_text", "op": "contains", "value": "checkout",
+                    "ignore_case": true } ] },
+      { "name": "Paid", "event": "purchase" } ] },
+    { "id": "broken", "steps": [ { "event": "page_view", "whenn": [] } ] }
+  ]
+}"#;
+
+fn write_config(dir: &tempfile::TempDir, text: &str) -> PathBuf {
+    let path = dir.path().join("config.json");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+fn page_event(id: &str, name: &str, ts: i64, path: &str, params: Value) -> Value {
+    json!({
+        "id": id, "name": name, "ts": ts, "seq": ts,
+        "page": { "url": format!("http://shop.test{path}"), "path": path,
+                  "title": "", "referrer": "" },
+        "params": params
+    })
+}
+
+fn visitor_batch(client_id: &str, events: Vec<Value>) -> Value {
+    json!({
+        "v": 1, "site": "demo-shop", "client_id": client_id, "session_id": format!("s-{client_id}"),
+        "sent_at": 0, "events": events
+    })
+}
+
+#[test]
+fn funnels_are_replayed_per_visitor_through_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&dir, SHOP_CONFIG);
+    let collector = Collector::start_with_config(&db_in(&dir), &config);
+    let none = json!({});
+    // `b` lands on the home page, clicks something that is not the checkout and comes back
+    // after the window: reached step 1 only, then abandoned.
+    collector.post_batch(&visitor_batch(
+        "b",
+        vec![
+            page_event("b1", "page_view", 1_000, "/", none.clone()),
+            page_event("b2", "click_cta", 2_000, "/", json!({ "cta_text": "Help" })),
+            page_event("b3", "page_view", 20_000, "/product.html", none.clone()),
+        ],
+    ));
+    // `a` starts on a product page (not step 1: were it, the window would run out before the
+    // checkout), then completes. The page's own funnel_step is not fed back into the replay.
+    collector.post_batch(&visitor_batch(
+        "a",
+        vec![
+            page_event("a1", "page_view", 0, "/product.html", none.clone()),
+            page_event("a2", "page_view", 10_000, "/", none.clone()),
+            page_event("a3", "click_cta", 11_000, "/", json!({ "cta_text": "Go to Checkout" })),
+            page_event("a4", "funnel_step", 11_000, "/", json!({ "funnel": "buy", "step": 2 })),
+            page_event("a5", "purchase", 12_000, "/thanks.html", none),
+        ],
+    ));
+
+    let answer = collector.get("/api/funnels");
+
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let expected = json!([{
+        "id": "buy", "name": "Buy",
+        "steps": [
+            { "name": "Home", "reached": 2 },
+            { "name": "Checkout", "reached": 1 },
+            { "name": "Paid", "reached": 1 }
+        ],
+        "completed": 1,
+        "abandoned": { "window": 1 }
+    }]);
+    assert_eq!(answer.json(), expected);
+    collector.stop();
+}
+
+#[test]
+fn funnels_without_a_config_are_404_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&db_in(&dir), None);
+
+    let answer = collector.get("/api/funnels");
+
+    assert_eq!(answer.status, 404);
+    assert_eq!(
+        answer.json(),
+        json!({ "error": "start the collector with --config to compute funnels" })
+    );
+    collector.stop();
+}
+
+#[test]
+fn funnels_with_no_events_count_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&dir, SHOP_CONFIG);
+    let collector = Collector::start_with_config(&db_in(&dir), &config);
+
+    let answer = collector.get("/api/funnels").json();
+
+    assert_eq!(answer[0]["completed"], 0);
+    assert_eq!(answer[0]["abandoned"], json!({}));
+    let reached: Vec<&Value> = answer[0]["steps"].as_array().unwrap().iter().collect();
+    assert!(reached.iter().all(|step| step["reached"] == 0), "{answer}");
+    collector.stop();
+}
+
+/// Runs the collector binary until it prints its address, and returns its stdout line and
+/// everything it logged up to then.
+fn run_binary_until_listening(args: &[&str]) -> (String, String) {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_microfunnel-collector"))
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut logged = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut logged).unwrap();
+    (line, logged)
+}
+
+#[test]
+fn config_errors_are_logged_with_their_path_and_the_collector_still_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&dir, SHOP_CONFIG);
+    let db = db_in(&dir);
+    let args = ["--listen", "127.0.0.1:0", "--db", db.to_str().unwrap()];
+
+    let (line, logged) =
+        run_binary_until_listening(&[&args[..], &["--config", config.to_str().unwrap()]].concat());
+
+    assert!(line.starts_with("microfunnel collector listening on http://"), "{line}");
+    assert!(logged.contains("config error at triggers[0].on: "), "{logged}");
+    assert!(logged.contains("config error at funnels[1].steps[0].whenn: "), "{logged}");
+    assert!(logged.contains("WARN"), "{logged}");
+}
+
+#[test]
+fn unreadable_or_invalid_config_stops_the_collector_naming_the_file() {
+    use std::process::Command;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let missing = dir.path().join("missing.json");
+    let invalid = write_config(&dir, "{ \"site\": ");
+    let run = |config: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_microfunnel-collector"))
+            .args(["--listen", "127.0.0.1:0", "--db", db.to_str().unwrap(), "--config"])
+            .arg(config)
+            .output()
+            .unwrap()
+    };
+
+    for (config, what) in [(&missing, "failed to read config"), (&invalid, "is not valid JSON")] {
+        let output = run(config);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{stderr}");
+        assert!(stderr.contains(&format!("`{}`", config.display())), "{stderr}");
+        assert!(stderr.contains(what), "{stderr}");
+        assert!(output.stdout.is_empty(), "it never listened");
+    }
+}
+
+#[test]
+fn config_version_is_stored_per_event_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&db_in(&dir), None);
+    let mut versioned = batch(vec![event("a", "page_view", 1, 1), event("b", "click", 2, 2)]);
+    versioned["config_version"] = json!("9f86d081");
+    let mut wrong = batch(vec![event("c", "page_view", 3, 3)]);
+    wrong["config_version"] = json!(5);
+
+    let ok = collector.post_batch(&versioned);
+    let bad = collector.post_batch(&wrong);
+    collector.post_batch(&batch(vec![event("d", "page_view", 4, 4)]));
+
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(
+        (bad.status, bad.json()),
+        (400, json!({ "error": "config_version: `5` is not a string" }))
+    );
+    let versions: Vec<(String, String)> = collector
+        .events()
+        .iter()
+        .map(|e| (e["id"].as_str().unwrap().into(), e["config_version"].as_str().unwrap().into()))
+        .collect();
+    let expected = [("a", "9f86d081"), ("b", "9f86d081"), ("d", "")];
+    assert_eq!(versions, expected.map(|(id, v)| (id.to_string(), v.to_string())));
+    collector.stop();
+}
+
+#[test]
+fn a_version_1_database_is_migrated_and_keeps_its_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    // The schema as version 1 of the collector created it, by hand.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE events (
+            arrival     INTEGER PRIMARY KEY,
+            id          TEXT NOT NULL UNIQUE,
+            site        TEXT NOT NULL,
+            client_id   TEXT NOT NULL,
+            session_id  TEXT NOT NULL,
+            name        TEXT NOT NULL,
+            ts          INTEGER NOT NULL,
+            seq         INTEGER NOT NULL,
+            received_at INTEGER NOT NULL,
+            page        TEXT NOT NULL,
+            params      TEXT NOT NULL,
+            segment     TEXT NOT NULL,
+            funnels     TEXT NOT NULL
+        );
+        CREATE INDEX events_ts ON events (ts, seq);
+        INSERT INTO events VALUES (1, 'old', 'demo-shop', 'c-1', 's-1', 'page_view', 5, 1, 9,
+            '{\"url\":\"http://shop.test/\",\"path\":\"/\",\"title\":\"\",\"referrer\":\"\"}',
+            '{}', '{}', '{}');
+        PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+    let collector = Collector::start(&db, None);
+
+    collector.post_batch(&batch(vec![event("new", "click", 6, 2)]));
+
+    let events = collector.events();
+    assert_eq!(collector.event_ids(), ["old", "new"]);
+    assert_eq!(events[0]["config_version"], "");
+    assert_eq!(events[0]["page"]["path"], "/");
+    collector.stop();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+    assert_eq!(version, 2);
 }

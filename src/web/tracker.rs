@@ -475,18 +475,25 @@ pub fn explain(id: &str) -> String {
     with(|t| t.engine.explain(id)).unwrap_or_else(|| "microfunnel is not started".into())
 }
 
-/// What waits to be sent, as JSON text.
+/// What waits to be sent, as JSON text: the waiting ids, how many were dropped, and the last
+/// send failures.
 #[wasm_bindgen]
 pub fn queue() -> String {
     with(|t| {
-        let strings = |items: Vec<&str>| Value::Arr(items.into_iter().map(Value::from).collect());
-        let failures = t.failures.iter().map(String::as_str).collect();
-        crate::json::obj(vec![
-            ("waiting", strings(t.queue.ids())),
-            ("dropped", Value::Num(t.queue.dropped as f64)),
-            ("failures", strings(failures)),
-        ])
-        .to_json()
+        let mut out = String::from("{\"waiting\":[");
+        for (i, id) in t.queue.ids().into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            Value::from(id).write_json(&mut out);
+        }
+        out.push_str("],\"dropped\":");
+        Value::Num(t.queue.dropped as f64).write_json(&mut out);
+        out.push_str(",\"failures\":");
+        Value::Arr(t.failures.iter().map(|f| Value::from(f.as_str())).collect())
+            .write_json(&mut out);
+        out.push('}');
+        out
     })
     .unwrap_or_else(|| "{}".into())
 }

@@ -56,13 +56,15 @@ function collectorBinary() {
 }
 
 /**
- * Starts the collector on a free port with a fresh database, serving www/ as static files.
+ * Starts the collector on a free port with a fresh database, serving www/ as static files and
+ * computing the funnels of www/config.json.
  * Resolves to `{ base, stop }` once it prints the address it listens on.
  */
 export async function startCollector() {
   const dir = await mkdtemp(join(tmpdir(), 'microfunnel-e2e-'));
   const args = ['--listen', '127.0.0.1:0', '--db', join(dir, 'events.sqlite')];
   args.push('--static', join(root, 'www'));
+  args.push('--config', join(root, 'www', 'config.json'));
 
   const child = spawn(collectorBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const output = { stdout: '', stderr: '' };

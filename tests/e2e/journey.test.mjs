@@ -163,6 +163,31 @@ describe('a visitor who reads, watches, subscribes and checks out', () => {
     assert.ok(order.lastIndexOf('funnel_step') < order.indexOf('funnel_complete'), 'late step');
   });
 
+  it('counts the same checkout steps at the collector as the page sent', async () => {
+    const response = await fetch(`${collector.base}/api/funnels`);
+    const body = await response.text();
+    assert.equal(response.status, 200, body);
+    const checkout = JSON.parse(body).find((funnel) => funnel.id === 'checkout');
+    assert.ok(checkout, `no checkout funnel in ${body}`);
+
+    const reached = checkout.steps.map((step) => step.reached);
+    assert.deepEqual(reached, [1, 1, 1, 1], body);
+    assert.equal(checkout.completed, 1, body);
+
+    // The page's own funnel_step events, counted per step: every step the collector counts
+    // was sent by the page, and every step the page sent is counted by the collector.
+    const sent = [];
+    for (const event of eventsNamed(journey.events, 'funnel_step')) {
+      if (event.params?.funnel !== 'checkout') continue;
+      const index = event.params.step - 1;
+      sent[index] = (sent[index] ?? 0) + 1;
+    }
+    same(Array.from(sent, (count) => count ?? 0), reached, journey.events);
+    const completes = eventsNamed(journey.events, 'funnel_complete');
+    const completed = completes.filter((event) => event.params?.funnel === 'checkout').length;
+    assert.equal(completed, checkout.completed, body);
+  });
+
   it('gives every event a unique id, a time, and the one client and session', () => {
     for (const event of journey.events) {
       const label = `${event.name} ${JSON.stringify(event)}`;
