@@ -60,9 +60,9 @@ function collectorBinary() {
  * computing the funnels of www/config.json.
  * Resolves to `{ base, stop }` once it prints the address it listens on.
  */
-export async function startCollector() {
+export async function startCollector({ listen = '127.0.0.1:0', db } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'microfunnel-e2e-'));
-  const args = ['--listen', '127.0.0.1:0', '--db', join(dir, 'events.sqlite')];
+  const args = ['--listen', listen, '--db', db ?? join(dir, 'events.sqlite')];
   args.push('--static', join(root, 'www'));
   args.push('--config', join(root, 'www', 'config.json'));
 

@@ -170,15 +170,45 @@
     }, ms);
   }
 
-  // Sending is plain I/O, done here so that no exception can escape it: the module decides
-  // what to send and when, and hears back through `delivered(batch, status)`, where status 0
-  // means the request failed. Returns true when the browser took a beacon.
-  function transmit(endpoint, body, beacon, batch) {
+  // Bodies handed to the network with no answer yet, shared by the site's tabs. A page that goes
+  // away first (a beacon nobody hears back from, a fetch cut short, a collector that is down)
+  // leaves them here, and the next page sends them again: the collector ignores the event ids
+  // it already has, so nothing is counted twice and nothing unanswered is lost.
+  var PENDING = 'microfunnel:pending';
+  var MAX_PENDING = 20;
+  var tab = loadedAt.toString(36) + Math.random().toString(36).slice(2, 8);
+
+  function pending(change) {
+    try {
+      var all = JSON.parse(localStorage.getItem(PENDING) || '{}');
+      var result = change(all);
+      var keys = Object.keys(all).sort();
+      while (keys.length > MAX_PENDING) delete all[keys.shift()];
+      localStorage.setItem(PENDING, JSON.stringify(all));
+      return result;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // Sends a body; `answer(status)` hears how it ended, 0 meaning no answer. Returns true when
+  // the browser took a beacon, whose outcome nobody hears.
+  function post(id, endpoint, body, beacon, answer) {
+    pending(function (all) {
+      all[id] = [endpoint, body];
+    });
     try {
       if (beacon && navigator.sendBeacon && navigator.sendBeacon(endpoint, body)) return true;
     } catch (e) {}
-    function answer(status) {
-      call('delivered', [batch, status]);
+    function done(status) {
+      // An answer that says "try again" keeps the body for the next page as well: should this
+      // page go before its retry succeeds, nothing is lost (and duplicates are ignored).
+      if (status && status !== 408 && status !== 429 && status < 500) {
+        pending(function (all) {
+          delete all[id];
+        });
+      }
+      answer(status);
     }
     try {
       fetch(endpoint, {
@@ -188,18 +218,37 @@
         headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
       }).then(
         function (response) {
-          answer(response.status);
+          done(response.status);
         },
         function () {
-          answer(0);
+          done(0);
         },
       );
     } catch (e) {
       setTimeout(function () {
-        answer(0);
+        done(0);
       }, 0);
     }
     return false;
+  }
+
+  // Sending is plain I/O, done here so that no exception can escape it: the module decides
+  // what to send and when, and hears back through `delivered(batch, status)`.
+  function transmit(endpoint, body, beacon, batch) {
+    return post(tab + '.' + batch, endpoint, body, beacon, function (status) {
+      call('delivered', [batch, status]);
+    });
+  }
+
+  // What earlier pages left unanswered goes again; what fails again stays for the next page.
+  function resendPending() {
+    var left = pending(function (all) {
+      var taken = {};
+      for (var id in all) taken[id] = all[id];
+      for (id in taken) delete all[id];
+      return taken;
+    });
+    for (var id in left || {}) post(id, left[id][0], left[id][1], false, function () {});
   }
 
   var api = (w.microfunnel = {
@@ -285,6 +334,7 @@
             page.push(!!localStorage.getItem(DEBUG_KEY));
           } catch (e) {}
           call('start', [text, queued, [notify, schedule, transmit], loadedAt, page]);
+          resendPending();
           // A visitor who scrolled while the module loaded has passed thresholds already.
           if ((d.scrollingElement || d.documentElement).scrollTop > 0) onEvent({ type: 'scroll' });
           applyClasses();

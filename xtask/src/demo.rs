@@ -21,7 +21,8 @@ pub fn demo(repo: &Repo) -> Result<()> {
     println!("  microfunnel.debug(true)   explain every event, trigger and funnel step");
     println!("  microfunnel.explain(\"cta\") why the CTA trigger did or did not fire");
     println!("  microfunnel.events()      this page's recent events");
-    println!("demo: stored events are at http://{listen}/api/events; stop with Ctrl-C\n");
+    println!("demo: stored events are at http://{listen}/api/events, funnels at /api/funnels;");
+    println!("      stop with Ctrl-C\n");
 
     run(cargo().current_dir(&repo.root).args([
         // The same (debug) build `cargo xtask test` makes, so that neither waits for the other.
@@ -35,6 +36,8 @@ pub fn demo(repo: &Repo) -> Result<()> {
         "microfunnel.sqlite",
         "--static",
         "www",
+        "--config",
+        "www/config.json",
     ]))
     .context("the collector stopped")
 }

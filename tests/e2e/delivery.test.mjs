@@ -1,0 +1,100 @@
+// Delivery: a collector that is down while the visitor clicks and leaves loses nothing. The
+// page's events wait in the browser and go when a later page of the site finds the collector
+// up again, each stored once.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import {
+  assertTrackerBuilt,
+  describeEvents,
+  eventsNamed,
+  launchBrowser,
+  newVisitor,
+  sleep,
+  startCollector,
+  waitForEvents,
+  waitForQuiet,
+} from './harness.mjs';
+
+/** A loopback port that is free now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('a collector that is down as the page unloads', () => {
+  let site;
+  let remote;
+  let browser;
+  let dir;
+
+  before(
+    async () => {
+      assertTrackerBuilt();
+      site = await startCollector();
+      browser = await launchBrowser();
+      dir = await mkdtemp(join(tmpdir(), 'microfunnel-remote-'));
+    },
+    { timeout: 30_000 },
+  );
+
+  after(async () => {
+    await browser?.close();
+    await remote?.stop();
+    await site?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('loses no event: the next page sends what the collector missed, once', async () => {
+    const port = await freePort();
+    const listen = `127.0.0.1:${port}`;
+    const db = join(dir, 'remote.sqlite');
+    const page = `${site.base}/fixtures/remote-collector.html?collector=http://${listen}`;
+
+    // The collector is up for the first page view.
+    remote = await startCollector({ listen, db });
+    const { context, page: tab, errors } = await newVisitor(browser);
+    await tab.goto(page);
+    await waitForEvents(remote.base, (events) => eventsNamed(events, 'page_view').length === 1, {
+      what: 'the first page_view',
+    });
+
+    // Then it goes down (for real: the process is stopped), the visitor clicks twice and
+    // leaves; the page's last events go out by beacon into nothing.
+    await remote.stop();
+    remote = null;
+    await tab.click('[data-cta]');
+    await tab.click('[data-cta]');
+    await sleep(800);
+    await tab.goto('about:blank');
+
+    // The collector comes back on the same address and file; the visitor returns.
+    remote = await startCollector({ listen, db });
+    await tab.goto(page);
+    const events = await waitForEvents(
+      remote.base,
+      (all) => eventsNamed(all, 'click_cta').length >= 2 && eventsNamed(all, 'page_view').length >= 2,
+      { what: 'both clicks and both page views', timeoutMs: 20_000 },
+    );
+    const settled = await waitForQuiet(remote.base);
+    await context.close();
+
+    assert.equal(eventsNamed(settled, 'click_cta').length, 2, describeEvents(settled));
+    assert.equal(eventsNamed(settled, 'page_view').length, 2, describeEvents(settled));
+    const ids = settled.map((event) => event.id);
+    assert.equal(new Set(ids).size, ids.length, 'no event stored twice');
+    assert.ok(events.length > 0);
+    assert.deepEqual(errors.pageErrors, []);
+  });
+});
