@@ -274,8 +274,8 @@ impl Decoder<'_> {
                 _ => {}
             }
         }
-        if config.site.is_empty() {
-            self.error("site", "a non-empty site name is required".into());
+        if config.site.is_empty() || config.site.len() > 128 {
+            self.error("site", "a site name of 1 to 128 characters is required".into());
         }
         config
     }
@@ -551,6 +551,13 @@ impl Decoder<'_> {
 
     fn event_name(&mut self, value: &Value, path: &str) -> Option<String> {
         let name = self.string(value, path)?;
+        if name.starts_with("funnel_") {
+            self.error(
+                path,
+                format!("`{name}`: names starting with `funnel_` are the tracker's own"),
+            );
+            return None;
+        }
         let valid = name.len() <= 40
             && name.starts_with(|c: char| c.is_ascii_alphabetic())
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -767,6 +774,7 @@ impl Decoder<'_> {
     fn step(&mut self, value: &Value, path: &str) -> Option<Step> {
         let pairs = self.object(value, path, &["name", "event", "when", "within", "follows"])?;
         let event = self.required_string(value, path, "event")?;
+        let event = self.event_name(&Value::Str(event), &join(path, "event"))?;
         let mut step = Step {
             name: event.clone(),
             event,

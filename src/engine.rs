@@ -138,6 +138,9 @@ impl Engine {
     /// it produced, each followed by the funnel events it caused.
     pub fn observe(&mut self, observation: &Observation<'_>, now: f64) -> Vec<Event> {
         self.touch_session(now);
+        // Attempts that ended since the last observation are reported now, whether or not this
+        // observation makes an event of its own.
+        let mut out = self.expire_funnels(now);
         if let Observation::DataLayer { push } = observation {
             self.data_layer.merge(push);
         }
@@ -145,7 +148,6 @@ impl Engine {
         for index in 0..self.config.triggers.len() {
             self.run_trigger(index, observation, now, &mut made);
         }
-        let mut out = Vec::new();
         for event in made {
             let funnel_events = self.advance_funnels(&event, now);
             out.push(self.stamp(event));
@@ -185,7 +187,9 @@ impl Engine {
                 if let Some(variant) = scope.var("variant").filter(|v| *v != Value::Null) {
                     segment.set("variant", variant);
                 }
-                self.trace(|| format!("session `{id}` starts (visit number {number})"));
+                if self.debug {
+                    self.log.push(format!("session `{id}` starts"));
+                }
                 self.session = Some(Session { id, started_at: now, last_at: now, number, segment });
             }
         }
@@ -246,12 +250,6 @@ impl Engine {
         match self.explanations.iter_mut().find(|(k, _)| k == id) {
             Some(entry) => entry.1 = text,
             None => self.explanations.push((id.clone(), text)),
-        }
-    }
-
-    fn trace(&mut self, line: impl FnOnce() -> String) {
-        if self.debug {
-            self.log.push(line());
         }
     }
 
@@ -362,20 +360,24 @@ impl Engine {
             .config
             .funnels
             .iter()
-            .zip(&self.attempts)
-            .map(|(f, attempt)| {
-                let mut attempt = attempt.clone();
-                funnel::expire(f, &mut attempt, now, self.session_id());
-                progress_row(f, attempt.as_ref(), now)
-            })
+            .enumerate()
+            .map(|(i, f)| progress_row(f, self.live_attempt(i, now).as_ref(), now))
             .collect();
         Value::Arr(rows)
     }
 
-    /// Why a trigger (or a funnel) did or did not fire on the last observation it considered.
-    pub fn explain(&self, id: &str) -> String {
+    /// Funnel `i`'s attempt as it stands at `now`: one past its bounds is over.
+    fn live_attempt(&self, i: usize, now: f64) -> Option<Attempt> {
+        let mut attempt = self.attempts[i].clone();
+        funnel::expire(&self.config.funnels[i], &mut attempt, now, self.session_id());
+        attempt
+    }
+
+    /// Why a trigger (or a funnel) did or did not fire on the last observation it considered;
+    /// for a funnel, also where it stands at `now`.
+    pub fn explain(&self, id: &str, now: f64) -> String {
         if let Some(i) = self.config.funnels.iter().position(|f| f.id == id) {
-            return self.explain_funnel(i);
+            return self.explain_funnel(i, now);
         }
         if let Some((_, text)) = self.explanations.iter().find(|(k, _)| k == id) {
             return format!("`{id}` {text}");
@@ -389,9 +391,10 @@ impl Engine {
         }
     }
 
-    fn explain_funnel(&self, i: usize) -> String {
+    fn explain_funnel(&self, i: usize, now: f64) -> String {
         let f = &self.config.funnels[i];
-        let attempt = self.attempts[i].as_ref();
+        let attempt = self.live_attempt(i, now);
+        let attempt = attempt.as_ref();
         let mut text = match attempt {
             Some(a) if a.complete => format!("`{}` is complete", f.id),
             Some(a) => format!("`{}` is at step {} of {}", f.id, a.step(), f.steps.len()),
@@ -524,23 +527,29 @@ fn progress_row(f: &Funnel, attempt: Option<&Attempt>, now: f64) -> Value {
     ])
 }
 
-/// The longest text a param carries; longer ones are cut (GA4 keeps 100 characters).
-pub const MAX_PARAM_CHARS: usize = 500;
+/// The longest text a param carries, in bytes; longer ones are cut at a character boundary
+/// (GA4 keeps 100 characters).
+pub const MAX_PARAM_BYTES: usize = 500;
 /// The most params an event carries (GA4 keeps 25).
 pub const MAX_PARAMS: usize = 50;
 
+/// The most text all of an event's params carry together, in bytes, so that an event always
+/// fits in a batch whatever its characters need in JSON (up to six bytes each).
+pub const MAX_PARAMS_BYTES: usize = 4_000;
+
 /// Params as the collector takes them: flat values (strings, numbers, booleans, null), with
-/// nested objects and arrays written as JSON text, every text cut to [`MAX_PARAM_CHARS`], and
-/// at most [`MAX_PARAMS`] of them.
+/// nested objects and arrays written as JSON text, every text cut to [`MAX_PARAM_BYTES`], all
+/// of them to [`MAX_PARAMS_BYTES`], and at most [`MAX_PARAMS`] of them.
 fn flat_params(params: Value) -> Value {
     let Value::Obj(pairs) = params else { return Value::obj() };
+    let mut budget = MAX_PARAMS_BYTES;
     let flat = pairs
         .into_iter()
         .take(MAX_PARAMS)
         .map(|(key, value)| {
             let value = match value {
-                Value::Arr(_) | Value::Obj(_) => Value::Str(cut(value.to_json())),
-                Value::Str(text) => Value::Str(cut(text)),
+                Value::Arr(_) | Value::Obj(_) => Value::Str(cut(value.to_json(), &mut budget)),
+                Value::Str(text) => Value::Str(cut(text, &mut budget)),
                 other => other,
             };
             (key, value)
@@ -549,10 +558,10 @@ fn flat_params(params: Value) -> Value {
     Value::Obj(flat)
 }
 
-fn cut(mut text: String) -> String {
-    if let Some((at, _)) = text.char_indices().nth(MAX_PARAM_CHARS) {
-        text.truncate(at);
-    }
+fn cut(mut text: String, budget: &mut usize) -> String {
+    let kept = crate::text::clip(&text, MAX_PARAM_BYTES.min(*budget)).len();
+    text.truncate(kept);
+    *budget -= kept;
     text
 }
 

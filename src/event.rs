@@ -2,7 +2,7 @@
 
 use crate::host::Host;
 use crate::json::{obj, Value};
-use crate::text::{find, pieces, position, rsplit_at, split_at};
+use crate::text::{clip, find, pieces, position, rsplit_at, split_at};
 
 /// The page an event happened on.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -20,15 +20,16 @@ pub struct Page {
 }
 
 impl Page {
-    /// A page from its URL, title and referrer; path and hostname are read off the URL.
+    /// A page from its URL, title and referrer; path and hostname are read off the URL. Each
+    /// is cut to GA4's lengths, in bytes (URL 1,000, title 300, referrer 420).
     pub fn new(url: &str, title: &str, referrer: &str) -> Page {
         let (hostname, path) = split_url(url);
         Page {
-            url: url.to_string(),
-            path: path.to_string(),
+            url: clip(url, 1000).to_string(),
+            path: clip(path, 1000).to_string(),
             hostname: hostname.to_string(),
-            title: title.to_string(),
-            referrer: referrer.to_string(),
+            title: clip(title, 300).to_string(),
+            referrer: clip(referrer, 420).to_string(),
         }
     }
 

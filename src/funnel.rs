@@ -177,7 +177,11 @@ pub fn advance(
 }
 
 fn excluded(funnel: &Funnel, a: &Attempt, seen: &Seen<'_>, host: &dyn Host) -> bool {
-    let step = a.step();
+    // In sequence, "after step 2" is "step 2 reached"; in any order, "two steps reached".
+    let step = match funnel.order {
+        Order::Sequence => a.step(),
+        Order::Any => a.reached.len(),
+    };
     funnel.exclude.iter().any(|x| {
         x.event == seen.name
             && x.after_step.is_none_or(|s| step >= s)
@@ -342,6 +346,16 @@ pub fn fingerprint(funnel: &Funnel) -> String {
     add(&Value::Num(funnel.window_ms.unwrap_or(0.0)).to_json());
     for hold in &funnel.hold {
         add(hold);
+    }
+    for name in &funnel.ignore_between {
+        add(name);
+    }
+    // Exclusions count by event and range; a change in an exclusion's conditions alone keeps
+    // the progress made, which is harmless since exclusions only ever end attempts.
+    for x in &funnel.exclude {
+        add(&x.event);
+        add(&Value::Num((x.after_step.unwrap_or(0) * 1000 + x.before_step.unwrap_or(0)) as f64)
+            .to_json());
     }
     for step in &funnel.steps {
         add(&step.event);

@@ -204,24 +204,35 @@ impl From<bool> for Value {
 }
 
 /// Writes a number without the float formatting machinery of `core::fmt`, which alone would
-/// add kilobytes to the wasm. Integers are exact up to 2^53; other numbers keep three
-/// decimals, which is more than any tracked quantity (seconds of video, prices) needs.
+/// add kilobytes to the wasm.
 fn write_number(n: f64, out: &mut String) {
     if !n.is_finite() {
         out.push_str("null");
         return;
     }
-    let negative = n < 0.0;
-    let scaled = (n.abs() * 1000.0).round();
-    if scaled >= 9.0e15 {
-        // Beyond what we can print exactly; such numbers do not occur in tracking data.
-        out.push_str(if negative { "-9e15" } else { "9e15" });
-        return;
-    }
-    let scaled = scaled as u64;
-    if negative && scaled != 0 {
+    if n < 0.0 {
         out.push('-');
     }
+    let n = n.abs();
+    // Integers are written exactly, up to 2^64; above that, as digits and an exponent.
+    if n.fract() == 0.0 && n < 1.8e19 {
+        write_u64(n as u64, out);
+        return;
+    }
+    if n >= 1.8e16 {
+        let (mut mantissa, mut exponent) = (n, 0);
+        while mantissa >= 1.0e15 {
+            mantissa /= 10.0;
+            exponent += 1;
+        }
+        write_u64(mantissa.round() as u64, out);
+        out.push('e');
+        write_u64(exponent, out);
+        return;
+    }
+    // Other numbers keep three decimals, more than any tracked quantity (seconds of video,
+    // prices) needs.
+    let scaled = (n * 1000.0).round() as u64;
     write_u64(scaled / 1000, out);
     let mut frac = scaled % 1000;
     if frac == 0 {
@@ -392,6 +403,11 @@ mod tests {
             (0.05, "0.05"),
             (12.3456, "12.346"),
             (-2.25, "-2.25"),
+            (10000000000001.0, "10000000000001"),
+            (9007199254740993.0, "9007199254740992"),
+            (-123456789012345680.0, "-123456789012345680"),
+            (1e300, "100000000000000e286"),
+            (0.0005, "0.001"),
             (f64::NAN, "null"),
         ];
         for (n, text) in cases {

@@ -24,6 +24,15 @@ pub fn split_once<'a>(hay: &'a str, needle: &str) -> Option<(&'a str, &'a str)> 
     Some((hay.get(..at)?, hay.get(at + needle.len()..)?))
 }
 
+/// `text` cut to at most `max` bytes, at a character boundary.
+pub fn clip(text: &str, max: usize) -> &str {
+    let mut at = max.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    text.get(..at).unwrap_or(text)
+}
+
 /// The position of the first byte for which `hit` holds. Meant for ASCII delimiters, whose
 /// positions are always char boundaries; cheaper in the wasm than `str::find(char)`.
 pub fn position(hay: &str, hit: impl Fn(u8) -> bool) -> Option<usize> {

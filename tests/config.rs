@@ -61,7 +61,7 @@ fn wrong_types_name_what_was_found() {
             "site: expected a string, found a number",
             "triggers: expected an array, found an object",
             "collector.batch.max_events: expected a number, found a string",
-            "site: a non-empty site name is required",
+            "site: a site name of 1 to 128 characters is required",
         ]
     );
 }
@@ -163,4 +163,15 @@ fn the_demo_config_is_valid() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/www/config.json"));
     let Ok(text) = text else { return };
     assert_eq!(errors(&text), Vec::<String>::new());
+}
+
+#[test]
+fn names_starting_with_funnel_are_reserved_for_the_tracker() {
+    let errs = errors(
+        r#"{ "site": "s",
+        "triggers": [ { "id": "t", "on": "click", "event": "funnel_click" } ],
+        "funnels": [ { "id": "f", "steps": [ { "event": "funnel_step" } ] } ] }"#,
+    );
+    let paths: Vec<&str> = errs.iter().map(|e| e.split(':').next().unwrap()).collect();
+    assert_eq!(paths, ["triggers[0].event", "funnels[0].steps[0].event", "funnels[0].steps"]);
 }

@@ -87,7 +87,7 @@ fn click_outside_any_cta_makes_no_event_and_explain_says_why() {
     let mut e = engine_on(DEMO, "http://shop.test/", None);
     let p = FakeElement::new("p").text("just text");
     assert!(e.observe(&Observation::Click { target: &p }, T0).is_empty());
-    let why = e.explain("cta");
+    let why = e.explain("cta", T0);
     assert!(why.contains("not inside `[data-cta], .btn-primary`"), "{why}");
 }
 
@@ -247,9 +247,10 @@ fn a_step_outside_its_within_limit_ends_the_attempt() {
     let mut too_late = engine_on(DEMO, "http://shop.test/p", Some(e.state()));
     let out = too_late
         .observe(&Observation::DataLayer { push: &push(r#"{"event":"add_to_cart"}"#) }, late + 1.0);
-    assert_eq!(names(&out), ["add_to_cart", "funnel_abandon"]);
-    assert_eq!(param(&out[1], "reason"), &Value::from("within"));
-    assert_eq!(param(&out[1], "last_step"), &Value::Num(2.0));
+    // The attempt had ended before this event: its abandonment comes first.
+    assert_eq!(names(&out), ["funnel_abandon", "add_to_cart"]);
+    assert_eq!(param(&out[0], "reason"), &Value::from("within"));
+    assert_eq!(param(&out[0], "last_step"), &Value::Num(2.0));
     assert_eq!(too_late.progress(late + 2.0).as_array()[0].get("step"), Some(&Value::Num(0.0)));
 }
 
@@ -262,11 +263,11 @@ fn a_new_session_after_the_idle_timeout_ends_the_attempt() {
         &Observation::DataLayer { push: &push(r#"{"event":"view_item"}"#) },
         T0 + 31.0 * 60_000.0,
     );
-    assert_eq!(names(&out), ["view_item", "funnel_abandon"]);
-    assert_eq!(param(&out[1], "reason"), &Value::from("session"));
+    assert_eq!(names(&out), ["funnel_abandon", "view_item"]);
+    assert_eq!(param(&out[0], "reason"), &Value::from("session"));
     let started = later.state().path("session.started_at").cloned();
     assert_eq!(started, Some(Value::Num(T0 + 31.0 * 60_000.0)), "a new session started");
-    assert_eq!(out[0].segment.get("returning"), Some(&Value::Bool(true)));
+    assert_eq!(out[1].segment.get("returning"), Some(&Value::Bool(true)));
 }
 
 #[test]
@@ -408,4 +409,30 @@ fn the_variant_variable_is_part_of_the_segment() {
     assert_eq!(out[0].segment.get("variant"), Some(&Value::from("control")));
     assert_eq!(out[0].segment.get("device"), Some(&Value::from("desktop")));
     assert_eq!(out[0].segment.get("landing"), Some(&Value::from("/")));
+}
+
+#[test]
+fn params_of_one_event_stay_within_a_text_budget_whatever_their_characters() {
+    let config =
+        r#"{ "site": "s", "triggers": [ { "id": "big", "on": "data_layer", "name": "big" } ] }"#;
+    let mut e = engine_on(config, "http://s.test/", None);
+    let control = "\\u0001".repeat(500);
+    let fields: Vec<String> = (0..50).map(|i| format!(r#""p{i}":"{control}""#)).collect();
+    let pushed = format!(r#"{{"event":"big",{}}}"#, fields.join(","));
+    let out = e.observe(&Observation::DataLayer { push: &push(&pushed) }, T0);
+    let json = out[0].to_value().to_json();
+    assert!(json.len() < 30_000, "{} bytes", json.len());
+    assert_eq!(param(&out[0], "p0").as_str().map(str::len), Some(500));
+}
+
+#[test]
+fn an_abandonment_is_reported_at_the_next_observation_even_without_a_page_view_trigger() {
+    let config = r#"{ "site": "s", "triggers": [ { "id": "a", "on": "data_layer", "name": "a" } ],
+        "funnels": [ { "id": "f", "window": "1m", "steps": [ { "event": "a" }, { "event": "b" } ] } ] }"#;
+    let mut e = engine_on(config, "http://s.test/", None);
+    e.observe(&Observation::DataLayer { push: &push(r#"{"event":"a"}"#) }, T0);
+    let mut next = engine_on(config, "http://s.test/next", Some(e.state()));
+    let out = next.observe(&Observation::PageView, T0 + 120_000.0);
+    assert_eq!(names(&out), ["funnel_abandon"]);
+    assert_eq!(param(&out[0], "reason"), &Value::from("window"));
 }

@@ -202,10 +202,11 @@ fn model(f: &Funnel, stream: &[E]) -> Vec<(usize, String)> {
         }
         if let Some(r) = run.as_mut().filter(|r| !r.done) {
             let last = r.steps.last().unwrap().0 + 1;
+            let progress = if f.order == Order::Any { r.steps.len() } else { last };
             let excluded = f.exclude.iter().any(|x| {
                 x.event == e.name
-                    && x.after_step.is_none_or(|s| last >= s)
-                    && x.before_step.is_none_or(|s| last < s)
+                    && x.after_step.is_none_or(|s| progress >= s)
+                    && x.before_step.is_none_or(|s| progress < s)
                     && x.when.iter().all(|c| c.holds(e, &host as &dyn Host))
             });
             if excluded {

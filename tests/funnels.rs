@@ -234,3 +234,26 @@ fn within_and_direct_need_a_sequence() {
     assert_eq!(paths, ["funnels[0].steps[1].within", "funnels[0].steps[1].follows"]);
     assert!(decoded.config.funnels.is_empty());
 }
+
+#[test]
+fn in_any_order_exclusion_ranges_count_the_steps_reached() {
+    let f = funnel(&format!(
+        r#"{{ {ABC}, "order": "any", "exclude": [ {{ "event": "x", "after_step": 2 }} ] }}"#
+    ));
+    // Step 3 first: one step reached, so `x` after two steps does not apply yet.
+    assert_eq!(
+        run(&f, &[ev("c", 0.0), ev("x", 1.0), ev("a", 2.0), ev("x", 3.0)]),
+        ["3", "1", "x:exclusion@1"]
+    );
+}
+
+#[test]
+fn a_changed_exclusion_or_ignore_list_is_a_new_definition() {
+    use microfunnel::funnel::fingerprint;
+    let base = funnel(&format!("{{ {ABC} }}"));
+    let excluded = funnel(&format!(r#"{{ {ABC}, "exclude": [ {{ "event": "x" }} ] }}"#));
+    let ignoring = funnel(&format!(r#"{{ {ABC}, "ignore_between": ["x"] }}"#));
+    assert_ne!(fingerprint(&base), fingerprint(&excluded));
+    assert_ne!(fingerprint(&base), fingerprint(&ignoring));
+    assert_eq!(fingerprint(&base), fingerprint(&funnel(&format!("{{ {ABC} }}"))));
+}

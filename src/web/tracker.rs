@@ -275,8 +275,11 @@ fn sync_state(t: &mut Tracker) {
 fn save_state(t: &mut Tracker) {
     if t.engine.take_dirty() {
         let text = t.engine.state().to_json();
-        storage::set(&key(&t.engine.config().site, "state"), &text);
-        t.state_text = text;
+        // When storage refuses (full, disabled), the text we last saw stays the reference:
+        // otherwise the next sync would take the older stored state for another tab's newer.
+        if storage::set(&key(&t.engine.config().site, "state"), &text) {
+            t.state_text = text;
+        }
     }
 }
 
@@ -410,20 +413,22 @@ pub fn delivered(batch: u32, status: u16) {
         let at = t.in_flight.iter().position(|(n, _)| *n == batch)?;
         let (_, events) = t.in_flight.remove(at);
         let n = events.len();
-        let text = match outcome(status) {
-            Outcome::Delivered => return None,
-            Outcome::Refused => {
-                format!("the collector refused {n} events (HTTP {status}); they are dropped")
-            }
-            Outcome::Retry => {
-                t.queue.restore(events, now());
-                t.failures.push(format!("HTTP {status}"));
-                if t.failures.len() > MAX_FAILURES {
-                    t.failures.remove(0);
-                }
-                format!("sending {n} events failed (HTTP {status}); they stay queued")
-            }
+        let verdict = outcome(status);
+        if verdict == Outcome::Delivered {
+            return None;
+        }
+        t.failures.push(format!("HTTP {status}"));
+        if t.failures.len() > MAX_FAILURES {
+            t.failures.remove(0);
+        }
+        let text = if verdict == Outcome::Refused {
+            t.queue.dropped += n as u64;
+            "refused; dropped"
+        } else {
+            t.queue.restore(events, now());
+            "failed; queued again"
         };
+        let text = format!("batch of {n} events: HTTP {status}, {text}");
         t.engine.debug().then_some(text)
     });
     if let Some(Some(message)) = message {
@@ -448,6 +453,7 @@ pub fn debug(on: bool) {
 #[wasm_bindgen]
 pub fn reset() {
     with(|t| {
+        sync_state(t);
         t.engine.reset_funnels();
         save_state(t);
     });
@@ -472,7 +478,7 @@ pub fn events() -> String {
 /// Why a trigger or funnel did or did not fire last.
 #[wasm_bindgen]
 pub fn explain(id: &str) -> String {
-    with(|t| t.engine.explain(id)).unwrap_or_else(|| "microfunnel is not started".into())
+    with(|t| t.engine.explain(id, now())).unwrap_or_else(|| "microfunnel is not started".into())
 }
 
 /// What waits to be sent, as JSON text: the waiting ids, how many were dropped, and the last

@@ -18,8 +18,9 @@
   var wasm = null;
   var depth = 0;
   var timer = 0;
-  var handlers = {};
-  var pushingOurOwn = false;
+  // No prototype: `on("toString", fn)` is a name like any other.
+  var handlers = Object.create(null);
+  var ourPush = null;
   var warned = {};
   var DEBUG_KEY = 'microfunnel:debug';
 
@@ -56,6 +57,31 @@
     else if (early.length < 500) early.push([kind, payload, Date.now()]);
   }
 
+  // A plain copy of a pushed value, made here so that nothing the module reads can throw: a
+  // getter or a proxy that throws, a cycle (cut at the second visit), a huge graph (cut after
+  // 2,000 objects). What cannot be copied is dropped with one warning.
+  function plain(value) {
+    var seen = new WeakSet();
+    try {
+      return JSON.parse(
+        JSON.stringify(value, function (key, item) {
+          if (item && typeof item === 'object') {
+            if (seen.has(item) || seen.size > 2000) return undefined;
+            seen.add(item);
+          }
+          return item;
+        }) || 'null',
+      );
+    } catch (e) {
+      warn('a push could not be read', e);
+      return null;
+    }
+  }
+
+  function push(value) {
+    if (value !== ourPush) handle('push', plain(value));
+  }
+
   function parsed(name, fallback) {
     try {
       return JSON.parse(call(name, [], fallback));
@@ -90,8 +116,10 @@
       if (percent !== null) handle('scroll', percent);
     } else if (type === 'pagehide' || (type === 'visibilitychange' && d.hidden)) {
       handle('hide');
-    } else if (type === 'pageshow') {
+    } else if (type === 'pageshow' || type === 'visibilitychange') {
+      // Back from the back/forward cache, or back in front: another tab may have moved on.
       handle('show');
+      applyClasses();
     } else if (target && 'currentTime' in target) {
       handle(type, [target, target.currentTime, target.duration, target.currentSrc]);
     }
@@ -109,11 +137,11 @@
   var dataLayer = w.dataLayer;
   if (!dataLayer || typeof dataLayer.push !== 'function') dataLayer = w.dataLayer = [];
   try {
-    for (var i = 0; i < dataLayer.length; i++) handle('push', dataLayer[i]);
+    for (var i = 0; i < dataLayer.length; i++) push(dataLayer[i]);
     var pagePush = dataLayer.push;
     dataLayer.push = function () {
       var result = pagePush.apply(dataLayer, arguments);
-      if (!pushingOurOwn) for (var i = 0; i < arguments.length; i++) handle('push', arguments[i]);
+      for (var i = 0; i < arguments.length; i++) push(arguments[i]);
       return result;
     };
   } catch (e) {
@@ -126,7 +154,7 @@
       var list = d.documentElement.classList;
       parsed('progress', '[]').forEach(function (row) {
         if (!row.css_class) return;
-        var prefix = 'mf-' + row.funnel + '-';
+        var prefix = 'mf-' + String(row.funnel).replace(/[^\w-]/g, '-') + '-';
         Array.prototype.slice.call(list).forEach(function (name) {
           if (name.indexOf(prefix) === 0) list.remove(name);
         });
@@ -139,25 +167,32 @@
   }
 
   // Called by the module after each funnel change. A page callback that throws is reported
-  // and the others still run.
+  // and the others still run. Changes caused from inside a callback wait their turn, so that
+  // everyone hears every change in order.
+  var changes = [];
   function notify(name, paramsJson) {
-    var params = JSON.parse(paramsJson);
-    (handlers[name] || []).forEach(function (fn) {
+    changes.push([name, JSON.parse(paramsJson)]);
+    if (changes.length > 1) return;
+    while (changes.length) {
+      name = changes[0][0];
+      var params = changes[0][1];
+      (handlers[name] || []).forEach(function (fn) {
+        try {
+          fn(params);
+        } catch (e) {
+          warn('a microfunnel.on("' + name + '") callback threw', e);
+        }
+      });
+      var pushed = { event: 'microfunnel.' + name };
+      for (var key in params) pushed[key] = params[key];
+      ourPush = pushed;
       try {
-        fn(params);
+        dataLayer.push(pushed);
       } catch (e) {
-        warn('a microfunnel.on("' + name + '") callback threw', e);
+        warn('the data layer refused a push', e);
       }
-    });
-    var pushed = { event: 'microfunnel.' + name };
-    for (var key in params) pushed[key] = params[key];
-    pushingOurOwn = true;
-    try {
-      dataLayer.push(pushed);
-    } catch (e) {
-      warn('the data layer refused a push', e);
-    } finally {
-      pushingOurOwn = false;
+      ourPush = null;
+      changes.shift();
     }
     applyClasses();
   }
@@ -175,15 +210,15 @@
   // leaves them here, and the next page sends them again: the collector ignores the event ids
   // it already has, so nothing is counted twice and nothing unanswered is lost.
   var PENDING = 'microfunnel:pending';
-  var MAX_PENDING = 20;
   var tab = loadedAt.toString(36) + Math.random().toString(36).slice(2, 8);
 
   function pending(change) {
     try {
       var all = JSON.parse(localStorage.getItem(PENDING) || '{}');
+      if (!all || typeof all !== 'object') all = {};
       var result = change(all);
       var keys = Object.keys(all).sort();
-      while (keys.length > MAX_PENDING) delete all[keys.shift()];
+      while (keys.length > 20) delete all[keys.shift()];
       localStorage.setItem(PENDING, JSON.stringify(all));
       return result;
     } catch (e) {
@@ -192,8 +227,10 @@
   }
 
   // Sends a body; `answer(status)` hears how it ended, 0 meaning no answer. Returns true when
-  // the browser took a beacon, whose outcome nobody hears.
-  function post(id, endpoint, body, beacon, answer) {
+  // the browser took a beacon, whose outcome nobody hears. The body stays pending until an
+  // answer: the module queues the events of a failed batch again itself, so only a resent
+  // body (`keep`) stays pending after an answer that says "try again".
+  function post(id, endpoint, body, beacon, answer, keep) {
     pending(function (all) {
       all[id] = [endpoint, body];
     });
@@ -201,9 +238,7 @@
       if (beacon && navigator.sendBeacon && navigator.sendBeacon(endpoint, body)) return true;
     } catch (e) {}
     function done(status) {
-      // An answer that says "try again" keeps the body for the next page as well: should this
-      // page go before its retry succeeds, nothing is lost (and duplicates are ignored).
-      if (status && status !== 408 && status !== 429 && status < 500) {
+      if (!keep || (status && status !== 408 && status !== 429 && status < 500)) {
         pending(function (all) {
           delete all[id];
         });
@@ -235,7 +270,8 @@
   // Sending is plain I/O, done here so that no exception can escape it: the module decides
   // what to send and when, and hears back through `delivered(batch, status)`.
   function transmit(endpoint, body, beacon, batch) {
-    return post(tab + '.' + batch, endpoint, body, beacon, function (status) {
+    // Keys start with the time, so that sorting them puts the oldest first.
+    return post(Date.now() + '.' + tab + '.' + batch, endpoint, body, beacon, function (status) {
       call('delivered', [batch, status]);
     });
   }
@@ -248,15 +284,18 @@
       for (id in taken) delete all[id];
       return taken;
     });
-    for (var id in left || {}) post(id, left[id][0], left[id][1], false, function () {});
+    for (var id in left || {}) {
+      var entry = left[id];
+      if (entry && typeof entry[1] === 'string') {
+        post(id, String(entry[0]), entry[1], false, function () {}, true);
+      }
+    }
   }
 
   var api = (w.microfunnel = {
     version: 1,
     /** Pushes a custom event, like `dataLayer.push({event: 'name', ...})`. */
-    push: function (object) {
-      handle('push', object);
-    },
+    push: push,
     /** Every funnel's progress, as a table in the console; also returns the rows. */
     progress: function () {
       var rows = parsed('progress', '[]');
