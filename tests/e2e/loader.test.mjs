@@ -95,6 +95,70 @@ describe('the loader', () => {
   });
 });
 
+describe('hostile data-layer pushes', () => {
+  let collector;
+  let browser;
+
+  before(
+    async () => {
+      assertTrackerBuilt();
+      collector = await startCollector();
+      browser = await launchBrowser();
+    },
+    { timeout: 30_000 },
+  );
+
+  after(async () => {
+    await browser?.close();
+    await collector?.stop();
+  });
+
+  it('neither throw into the page nor stop the tracker, and end quickly', async () => {
+    const path = '/fixtures/inline-config.html';
+    const { context, page, errors } = await newVisitor(browser);
+    await page.goto(`${collector.base}${path}`);
+    await waitForEvents(collector.base, hasPageView(path), { what: `a page_view from ${path}` });
+
+    const took = await page.evaluate(() => {
+      const started = performance.now();
+      const getter = {};
+      Object.defineProperty(getter, 'boom', {
+        enumerable: true,
+        get() {
+          throw new Error('a getter that throws');
+        },
+      });
+      const proxy = new Proxy({}, {
+        ownKeys() {
+          throw new Error('a proxy that throws');
+        },
+      });
+      const looped = {};
+      for (const key of ['a', 'b', 'c', 'd', 'e']) looped[key] = looped;
+      const wide = Array.from({ length: 50_000 }, (_, i) => ({ i, nested: { i } }));
+      for (const value of [getter, proxy, looped, wide, { event: 'x', deep: looped }]) {
+        window.dataLayer.push(value);
+        microfunnel.push(value);
+      }
+      // Thousands of throwing values: an exception that reached the module each time would
+      // leave its stack a little more broken (it did, before pushes were copied in the loader).
+      for (let i = 0; i < 3000; i++) window.dataLayer.push(i % 2 ? getter : proxy);
+      return performance.now() - started;
+    });
+    await page.click('[data-cta]');
+    const events = await waitForEvents(collector.base, hasClick(path), {
+      what: 'a click after the hostile pushes',
+    });
+    const recent = await page.evaluate(() => microfunnel.events().map((event) => event.name));
+    await context.close();
+
+    assert.ok(took < 3000, `the pushes took ${took} ms`);
+    assert.equal(eventsNamed(events, 'click_cta', path).length, 1, describeEvents(events));
+    assert.ok(recent.includes('click_cta'), `events(): ${recent}`);
+    assert.deepEqual(errors.pageErrors, []);
+  });
+});
+
 /**
  * Delays every file the loader fetches from /dist/ after itself (the wasm-bindgen glue and the
  * wasm), so the tracker cannot be ready for `delayMs`. Returns the list of files served, with

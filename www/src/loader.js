@@ -62,11 +62,12 @@
   // 2,000 objects). What cannot be copied is dropped with one warning.
   function plain(value) {
     var seen = new WeakSet();
+    var count = 0;
     try {
       return JSON.parse(
         JSON.stringify(value, function (key, item) {
           if (item && typeof item === 'object') {
-            if (seen.has(item) || seen.size > 2000) return undefined;
+            if (seen.has(item) || ++count > 2000) return undefined;
             seen.add(item);
           }
           return item;
