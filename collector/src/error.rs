@@ -87,6 +87,10 @@ pub enum Error {
     #[error("start the collector with --config to compute funnels")]
     NoConfig,
 
+    /// A report could not be written as CSV.
+    #[error("failed to write CSV: {0}")]
+    Csv(String),
+
     /// A blocking database task panicked or was cancelled.
     #[error("database task failed: {0}")]
     Task(#[from] tokio::task::JoinError),

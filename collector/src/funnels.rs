@@ -46,13 +46,13 @@ pub struct StepReport {
 /// A stored event as the replay needs it, owned so that it can leave the database lock.
 #[derive(Debug)]
 pub(crate) struct Row {
-    client_id: String,
-    session_id: String,
-    name: String,
-    ts: i64,
-    page: Page,
-    params: Value,
-    segment: Value,
+    pub(crate) client_id: String,
+    pub(crate) session_id: String,
+    pub(crate) name: String,
+    pub(crate) ts: i64,
+    pub(crate) page: Page,
+    pub(crate) params: Value,
+    pub(crate) segment: Value,
 }
 
 impl Funnels {
@@ -80,6 +80,11 @@ impl Funnels {
     /// Whether the config had no valid funnel.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The funnels, in the config's order.
+    pub(crate) fn list(&self) -> &[Funnel] {
+        &self.0
     }
 
     /// Replays `rows`, ordered by visitor and then by time, through every funnel.
@@ -139,7 +144,7 @@ impl Row {
         }
     }
 
-    fn stored(&self) -> Stored<'_> {
+    pub(crate) fn stored(&self) -> Stored<'_> {
         Stored {
             client_id: &self.client_id,
             session_id: &self.session_id,

@@ -5,6 +5,7 @@
 //! - [`Store`]: the SQLite file, its migrations, inserts and queries.
 //! - [`Funnels`]: the tracker's config decoded by the page's own engine, and stored events
 //!   replayed through it.
+//! - [`reports`]: funnel, impact, segment, experiment, drop-off and anomaly reports.
 //! - [`router`]: the HTTP routes and the static site.
 //! - [`bind`] and [`Server`]: start it all on a socket, in-process or from the binary.
 //!
@@ -25,6 +26,7 @@ pub mod batch;
 mod error;
 mod funnels;
 mod migrate;
+pub mod reports;
 mod routes;
 mod store;
 

@@ -27,10 +27,10 @@ struct Accepted {
 
 /// What every handler shares.
 #[derive(Clone, Debug)]
-struct App {
-    store: Store,
+pub(crate) struct App {
+    pub(crate) store: Store,
     /// The funnels of the tracker's config, when the collector was given one.
-    funnels: Option<Funnels>,
+    pub(crate) funnels: Option<Funnels>,
 }
 
 /// The query string of `GET /api/events`.
@@ -57,6 +57,7 @@ pub fn router(store: Store, funnels: Option<Funnels>, static_dir: Option<&Path>)
         .route("/collect", collect_route)
         .route("/api/events", get(events))
         .route("/api/funnels", get(funnels_report))
+        .merge(crate::reports::routes())
         .with_state(App { store, funnels });
 
     let no_favicon = || async { StatusCode::NO_CONTENT };

@@ -87,6 +87,11 @@ impl Store {
         self.blocking(move |conn| Ok(funnels.report(&replay_rows(conn)?))).await
     }
 
+    /// Every stored event as the reports read it, in replay order (by visitor, then time).
+    pub(crate) async fn rows(&self) -> Result<Vec<Row>, Error> {
+        self.blocking(replay_rows).await
+    }
+
     /// Runs `work` on the blocking pool with the connection locked.
     async fn blocking<T, F>(&self, work: F) -> Result<T, Error>
     where
