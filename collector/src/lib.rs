@@ -6,6 +6,7 @@
 //! - [`Funnels`]: the tracker's config decoded by the page's own engine, and stored events
 //!   replayed through it.
 //! - [`reports`]: funnel, impact, segment, experiment, drop-off and anomaly reports.
+//! - [`simulate`]: simulated visitors of the demo shop with planted behaviour.
 //! - [`router`]: the HTTP routes and the static site.
 //! - [`bind`] and [`Server`]: start it all on a socket, in-process or from the binary.
 //!
@@ -28,6 +29,7 @@ mod funnels;
 mod migrate;
 pub mod reports;
 mod routes;
+pub mod simulate;
 mod store;
 
 use std::future::Future;

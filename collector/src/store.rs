@@ -74,6 +74,12 @@ impl Store {
         self.blocking(move |conn| insert(conn, &batch)).await
     }
 
+    /// Stores several batches in one transaction (one disk sync for all), as [`Store::insert`]
+    /// stores one; answers how many events were already stored.
+    pub async fn insert_all(&self, batches: Vec<Batch>) -> Result<usize, Error> {
+        self.blocking(move |conn| insert_all(conn, &batches)).await
+    }
+
     /// Every stored event, oldest first (by `ts`, then `seq`, then arrival), optionally only
     /// those with the given name.
     pub async fn events(&self, name: Option<String>) -> Result<Vec<StoredEvent>, Error> {
@@ -108,6 +114,10 @@ impl Store {
 }
 
 fn insert(conn: &mut Connection, batch: &Batch) -> Result<usize, Error> {
+    insert_all(conn, std::slice::from_ref(batch))
+}
+
+fn insert_all(conn: &mut Connection, batches: &[Batch]) -> Result<usize, Error> {
     let received_at = now_ms();
     let tx = conn.transaction()?;
     let mut duplicates = 0;
@@ -118,24 +128,26 @@ fn insert(conn: &mut Connection, batch: &Batch) -> Result<usize, Error> {
                  page, params, segment, funnels, config_version)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
-        for event in &batch.events {
-            let inserted = statement.execute(params![
-                event.id,
-                batch.site,
-                batch.client_id,
-                batch.session_id,
-                event.name,
-                event.ts,
-                event.seq,
-                received_at,
-                page_json(event),
-                object_json(&event.params),
-                object_json(&event.segment),
-                object_json(&event.funnels),
-                batch.config_version,
-            ])?;
-            if inserted == 0 {
-                duplicates += 1;
+        for batch in batches {
+            for event in &batch.events {
+                let inserted = statement.execute(params![
+                    event.id,
+                    batch.site,
+                    batch.client_id,
+                    batch.session_id,
+                    event.name,
+                    event.ts,
+                    event.seq,
+                    received_at,
+                    page_json(event),
+                    object_json(&event.params),
+                    object_json(&event.segment),
+                    object_json(&event.funnels),
+                    batch.config_version,
+                ])?;
+                if inserted == 0 {
+                    duplicates += 1;
+                }
             }
         }
     }

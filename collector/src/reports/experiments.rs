@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use super::funnel::{self, FunnelReport};
 use super::stats::{self, Interval, ZTest, Z95};
-use super::{cell, cell_opt, outcomes, segment_value, Request, Table, Unit};
+use super::{cell, cell_opt, cell_p, outcomes, segment_value, Request, Table, Unit};
 use crate::funnels::Row;
 
 /// The experiments report.
@@ -242,7 +242,7 @@ impl ExperimentsReport {
                         step.reached.to_string(),
                         cell(entry.funnel.completion_rate),
                         cell_opt(versus.and_then(|c| c.lift)),
-                        cell_opt(versus.and_then(|c| c.test).map(|t| t.p_value)),
+                        versus.and_then(|c| c.test).map(|t| cell_p(t.p_value)).unwrap_or_default(),
                         versus.map(|c| c.significant.to_string()).unwrap_or_default(),
                     ]);
                 }
@@ -260,7 +260,7 @@ fn comparison_cells(comparison: Option<&Comparison>) -> Vec<String> {
         cell_opt(c.lift),
         cell_opt(c.lift_ci.map(|ci| ci.low)),
         cell_opt(c.lift_ci.map(|ci| ci.high)),
-        cell_opt(c.test.map(|t| t.p_value)),
+        c.test.map(|t| cell_p(t.p_value)).unwrap_or_default(),
         c.significant.to_string(),
         c.needed_per_variant.map(|n| n.to_string()).unwrap_or_default(),
     ]

@@ -17,10 +17,10 @@ use std::collections::BTreeMap;
 
 use microfunnel::config::Funnel;
 use microfunnel::funnel::Change;
-use microfunnel::host::NativeHost;
 use microfunnel::replay::{self, Stored};
 use serde::Serialize;
 
+use super::host::CachingHost;
 use super::stats::{self, Interval, Z95};
 use super::{cell, cell_opt, date, day_of, segment_value, Table};
 use crate::funnels::Row;
@@ -64,7 +64,7 @@ impl Attempt {
 /// Replays `rows` (by visitor, then time) through `funnel` and gathers the attempts.
 pub(crate) fn attempts(funnel: &Funnel, rows: &[&Row]) -> Vec<Attempt> {
     let events: Vec<Stored<'_>> = rows.iter().map(|row| row.stored()).collect();
-    let host = NativeHost::default();
+    let host = CachingHost::default();
     let mut out: Vec<Attempt> = Vec::new();
     for (row, change) in replay::changes(funnel, &events, &host) {
         match change {
@@ -381,6 +381,7 @@ mod tests {
     use super::*;
     use crate::reports::tests::row;
     use microfunnel::config::decode;
+    use microfunnel::host::NativeHost;
     use microfunnel::json::Value;
     use serde_json::json;
 

@@ -13,6 +13,7 @@ mod anomalies;
 mod dropoff;
 mod experiments;
 mod funnel;
+mod host;
 mod impact;
 mod routes;
 mod segments;
@@ -477,6 +478,15 @@ fn cell(value: f64) -> String {
     text.to_string()
 }
 
+/// A p-value for a table cell: four decimals, or two significant digits below 0.0001, so that
+/// a tiny p-value never reads as 0.
+fn cell_p(value: f64) -> String {
+    if value > 0.0 && value < 0.0001 {
+        return format!("{value:.1e}");
+    }
+    cell(value)
+}
+
 /// An optional number for a table cell, empty when absent.
 fn cell_opt(value: Option<f64>) -> String {
     value.map(cell).unwrap_or_default()
@@ -578,5 +588,7 @@ pub(crate) mod tests {
         assert_eq!(cell(3.0), "3");
         assert_eq!(cell(1.0 / 3.0), "0.3333");
         assert_eq!(cell(-0.00001), "0");
+        assert_eq!(cell_p(0.000_012_3), "1.2e-5");
+        assert_eq!(cell_p(0.05), "0.05");
     }
 }
