@@ -139,7 +139,7 @@ fn next_action(funnel: &Funnel, rows: &[&Row], last: usize) -> String {
         }
         if row.session_id != at.session_id
             || row.name.starts_with("funnel_")
-            || funnel.ignore_between.iter().any(|name| *name == row.name)
+            || funnel.ignore_between.contains(&row.name)
         {
             continue;
         }

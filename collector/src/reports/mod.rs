@@ -13,7 +13,7 @@ mod anomalies;
 mod dropoff;
 mod experiments;
 mod funnel;
-mod host;
+pub(crate) mod host;
 mod impact;
 mod routes;
 mod segments;
@@ -273,8 +273,8 @@ impl Report {
 
 /// Reads the stored events and computes `request`'s report from those it selects.
 ///
-/// `funnels` is needed by the funnel, experiments and drop-off reports; without it they fail
-/// with [`Error::NoConfig`].
+/// `funnels` is needed by the funnel and drop-off reports, which fail with [`Error::NoConfig`]
+/// without it; the experiments report then compares the macro-conversion only.
 pub async fn compute(
     store: &Store,
     funnels: Option<Funnels>,
@@ -302,7 +302,14 @@ pub(crate) fn run(
         ),
         "impact" => Report::Impact(impact::report(&selected, request)),
         "segments" => Report::Segments(segments::report(&selected, request)),
-        "experiments" => Report::Experiments(experiments::report(&selected, &pick()?, request)),
+        "experiments" => {
+            // Without a config the experiment still compares the macro-conversion.
+            let funnels = match funnels {
+                None if request.funnel.is_none() => Vec::new(),
+                _ => pick()?,
+            };
+            Report::Experiments(experiments::report(&selected, &funnels, request))
+        }
         "dropoff" => {
             Report::Dropoff(pick()?.iter().map(|f| dropoff::report(f, &selected)).collect())
         }
