@@ -10,10 +10,19 @@ use crate::{build, tools, Repo};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
-/// Builds, then runs the collector in the foreground until it is stopped.
-pub fn demo(repo: &Repo) -> Result<()> {
+/// Builds, then runs the collector in the foreground until it is stopped; with `simulate`,
+/// first stores simulated visitors (the same seed each time, so a second run adds nothing).
+pub fn demo(repo: &Repo, simulate: bool) -> Result<()> {
     tools::setup(&repo.root)?;
     build::build(repo, &Config::load(&repo.root)?)?;
+    if simulate {
+        let args = ["simulate", "--db", "microfunnel.sqlite", "--visitors", "5000", "--seed", "1"];
+        run(cargo()
+            .current_dir(&repo.root)
+            .args(["run", "-p", "microfunnel-collector", "--"])
+            .args(args))
+        .context("the simulator failed")?;
+    }
 
     let listen = env::var("MF_LISTEN").unwrap_or_else(|_| DEFAULT_LISTEN.to_owned());
     println!("demo: open http://{listen}/ once the collector is listening, then in the console:");
@@ -21,7 +30,11 @@ pub fn demo(repo: &Repo) -> Result<()> {
     println!("  microfunnel.debug(true)   explain every event, trigger and funnel step");
     println!("  microfunnel.explain(\"cta\") why the CTA trigger did or did not fire");
     println!("  microfunnel.events()      this page's recent events");
-    println!("demo: stored events are at http://{listen}/api/events, funnels at /api/funnels;");
+    println!("demo: stored events are at http://{listen}/api/events, funnels at /api/funnels,");
+    println!(
+        "      reports at /api/reports/<name> (funnel, impact, segments, experiments, dropoff,"
+    );
+    println!("      anomalies; add .csv for CSV);");
     println!("      stop with Ctrl-C\n");
 
     run(cargo().current_dir(&repo.root).args([

@@ -27,7 +27,8 @@ commands:
           (Chromium is installed by `test`, which needs it)
   build   build the tracker into www/dist and measure it into www/dist/size.json
   size    check www/dist/size.json against the budget in wasm-pack.toml
-  demo    build, then serve the demo site with the collector (address: MF_LISTEN)
+  demo    build, then serve the demo site with the collector (address: MF_LISTEN);
+          `demo --simulate` first stores 5,000 simulated visitors for the reports
   test    native tests, browser tests, build, size budget and end-to-end tests";
 
 fn main() -> ExitCode {
@@ -61,7 +62,8 @@ fn run() -> Result<()> {
             let report = size::Report::read(&repo.out_dir(&config).join("size.json"))?;
             size::check(&report, config.budget.total_gzip_bytes)
         }
-        ["demo"] => demo::demo(&repo),
+        ["demo"] => demo::demo(&repo, false),
+        ["demo", "--simulate"] => demo::demo(&repo, true),
         ["test"] => test::test(&repo),
         [] | ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
