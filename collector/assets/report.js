@@ -62,7 +62,8 @@ async function refresh() {
   );
   if (typeof Chart === 'undefined') problems.push('charts unavailable: Chart.js did not load');
   status.className = problems.length ? 'error' : '';
-  status.textContent = problems.length ? problems.join('; ') : `updated ${new Date().toLocaleTimeString()}`;
+  const updated = `updated ${new Date().toLocaleTimeString()}`;
+  status.textContent = problems.length ? problems.join('; ') : updated;
   document.body.dataset.ready = 'true';
 }
 
@@ -110,7 +111,8 @@ function table(id, header, rows) {
       const td = document.createElement('td');
       const cell = typeof value === 'object' && value !== null ? value : { text: value };
       td.textContent = cell.text ?? '';
-      if (typeof cell.text === 'number' || /^[-\d.%×s ]+$/.test(String(cell.text))) td.className = 'n';
+      const numeric = typeof cell.text === 'number' || /^[-\d.%×s ]+$/.test(String(cell.text));
+      if (numeric) td.className = 'n';
       if (cell.className) td.className += ` ${cell.className}`;
       tr.append(td);
     }
@@ -182,7 +184,13 @@ function drawImpact(report) {
     type: 'bar',
     data: {
       labels: items.map((item) => item.event),
-      datasets: [{ label: `lift on ${report.macro}`, data: items.map((i) => i.lift), backgroundColor: COLOURS[2] }],
+      datasets: [
+        {
+          label: `lift on ${report.macro}`,
+          data: items.map((i) => i.lift),
+          backgroundColor: COLOURS[2],
+        },
+      ],
     },
     options: { indexAxis: 'y', scales: { x: { type: 'logarithmic' } } },
   });
@@ -213,7 +221,11 @@ function drawSegments(report) {
       labels: device.map((v) => v.value),
       datasets: [
         { label: 'engaged', data: device.map((v) => v.engaged_rate), backgroundColor: COLOURS[4] },
-        { label: `${report.macro} rate`, data: device.map((v) => v.conversion_rate), backgroundColor: COLOURS[1] },
+        {
+          label: `${report.macro} rate`,
+          data: device.map((v) => v.conversion_rate),
+          backgroundColor: COLOURS[1],
+        },
       ],
     },
   });
@@ -240,7 +252,13 @@ function drawExperiments(report) {
     type: 'bar',
     data: {
       labels: variants.map((v) => v.variant),
-      datasets: [{ label: `${report.macro} rate`, data: variants.map((v) => v.conversion_rate), backgroundColor: COLOURS[0] }],
+      datasets: [
+        {
+          label: `${report.macro} rate`,
+          data: variants.map((v) => v.conversion_rate),
+          backgroundColor: COLOURS[0],
+        },
+      ],
     },
   });
   table(
@@ -266,7 +284,8 @@ function drawDropoff(reports) {
   for (const report of reports) {
     for (const step of report.steps) {
       const next = step.next.map((n) => `${n.action} (${percent(n.share)})`).join(', ');
-      rows.push([`${report.funnel}: ${step.step}. ${step.name}`, step.ended, percent(step.ended_rate), next]);
+      const label = `${report.funnel}: ${step.step}. ${step.name}`;
+      rows.push([label, step.ended, percent(step.ended_rate), next]);
     }
   }
   table('dropoff-table', ['ended at', 'attempts', 'of reached', 'next action'], rows);
@@ -282,11 +301,20 @@ function drawAnomalies(report) {
       data: {
         labels: series.days.map((d) => d.date),
         datasets: [
-          { label: `${series.event} per day`, data: series.days.map((d) => d.count), borderColor: COLOURS[0],
+          {
+            label: `${series.event} per day`,
+            data: series.days.map((d) => d.count),
+            borderColor: COLOURS[0],
             pointBackgroundColor: series.days.map((d) => (d.flagged ? '#b42318' : COLOURS[0])),
-            pointRadius: series.days.map((d) => (d.flagged ? 6 : 2)) },
-          { label: 'baseline (median)', data: series.days.map((d) => d.baseline), borderColor: '#8a93a6',
-            borderDash: [4, 4], pointRadius: 0 },
+            pointRadius: series.days.map((d) => (d.flagged ? 6 : 2)),
+          },
+          {
+            label: 'baseline (median)',
+            data: series.days.map((d) => d.baseline),
+            borderColor: '#8a93a6',
+            borderDash: [4, 4],
+            pointRadius: 0,
+          },
         ],
       },
     });

@@ -12,7 +12,9 @@ import { promisify } from 'node:util';
 
 import { launchBrowser, newVisitor, root, startCollector } from './harness.mjs';
 
-const CHARTS = ['funnel-chart', 'trend-chart', 'impact-chart', 'segments-chart', 'experiments-chart', 'anomalies-chart'];
+const CHARTS = ['funnel', 'trend', 'impact', 'segments', 'experiments', 'anomalies'].map(
+  (name) => `${name}-chart`,
+);
 
 const collectorBinary = () =>
   process.env.MF_COLLECTOR ?? join(root, 'target', 'debug', 'microfunnel-collector');
@@ -40,7 +42,8 @@ async function inkOf(page, png) {
 }
 
 async function waitForReady(page) {
-  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60_000 });
+  const ready = () => document.body.dataset.ready === 'true';
+  await page.waitForFunction(ready, null, { timeout: 60_000 });
 }
 
 describe('the report dashboard', () => {
@@ -53,7 +56,8 @@ describe('the report dashboard', () => {
     async () => {
       dir = await mkdtemp(join(tmpdir(), 'microfunnel-report-'));
       const db = join(dir, 'shop.sqlite');
-      await promisify(execFile)(collectorBinary(), ['simulate', '--db', db, '--visitors', '3000', '--seed', '3']);
+      const args = ['simulate', '--db', db, '--visitors', '3000', '--seed', '3'];
+      await promisify(execFile)(collectorBinary(), args);
       collector = await startCollector({ db });
       browser = await launchBrowser();
       visitor = await newVisitor(browser);
@@ -85,7 +89,8 @@ describe('the report dashboard', () => {
   it('draws every chart, as its screenshot shows', async () => {
     const { page } = visitor;
     await mkdir(join(root, 'target', 'e2e'), { recursive: true });
-    await writeFile(join(root, 'target', 'e2e', 'report.png'), await page.screenshot({ fullPage: true }));
+    const full = await page.screenshot({ fullPage: true });
+    await writeFile(join(root, 'target', 'e2e', 'report.png'), full);
     for (const id of CHARTS) {
       const shot = await page.locator(`#${id}`).screenshot();
       const { ink, colours, pixels } = await inkOf(page, shot);
@@ -102,10 +107,13 @@ describe('the report dashboard', () => {
     await page.click('button[type=submit]');
     await waitForReady(page);
     const devices = await page.$$eval('#segments-table tr', (rows) =>
-      rows.map((row) => [...row.cells].map((cell) => cell.textContent)).filter((cells) => cells[0] === 'device'),
+      rows
+        .map((row) => [...row.cells].map((cell) => cell.textContent))
+        .filter((cells) => cells[0] === 'device'),
     );
     assert.deepEqual(devices.map((cells) => cells[1]), ['mobile']);
-    const mobile = Number(/Checkout: (\d+) attempts/.exec(await page.textContent('#funnel-note'))[1]);
+    const mobileNote = await page.textContent('#funnel-note');
+    const mobile = Number(/Checkout: (\d+) attempts/.exec(mobileNote)[1]);
     assert.ok(mobile > 900 && mobile < 1800, `${mobile} mobile attempts of 3000`);
 
     const response = await fetch(`${collector.base}/api/reports/funnel?format=json`);
@@ -122,13 +130,16 @@ describe('the report dashboard', () => {
 
   it('links each report to its CSV and JSON exports', async () => {
     const { page } = visitor;
-    const links = await page.$$eval('section .exports a', (as) => as.map((a) => [a.textContent, a.href]));
+    const links = await page.$$eval('section .exports a', (as) =>
+      as.map((a) => [a.textContent, a.href]),
+    );
     assert.equal(links.length, 14, 'two links for each of the seven sections');
     for (const [kind, href] of links) {
       const response = await fetch(href);
       assert.equal(response.status, 200, href);
       const type = response.headers.get('content-type');
-      assert.ok(type.startsWith(kind === 'CSV' ? 'text/csv' : 'application/json'), `${href}: ${type}`);
+      const expected = kind === 'CSV' ? 'text/csv' : 'application/json';
+      assert.ok(type.startsWith(expected), `${href}: ${type}`);
     }
   });
 });
