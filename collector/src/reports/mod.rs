@@ -293,6 +293,8 @@ pub(crate) fn run(
     request: &Request,
     now: i64,
 ) -> Result<Report, Error> {
+    // TODO: events are selected by their own day, so a funnel attempt that crosses a range end
+    // (a visit over midnight) is cut there rather than kept whole by its entry day.
     let selected: Vec<&Row> =
         rows.iter().filter(|r| request.keeps_segment(r) && request.keeps_day(r)).collect();
     let pick = || select_funnels(funnels, request.funnel.as_deref());
@@ -370,20 +372,28 @@ struct Outcome {
     before: Vec<String>,
     /// How many events it had, funnel events left out.
     events: u64,
+    /// Whether it had any micro-conversion (see [`is_micro`]), before converting or after.
+    engaged: bool,
 }
 
 /// Reads each unit's outcome for the macro event `goal`.
 fn outcomes(rows: &[&Row], unit: Unit, goal: &str) -> Vec<Outcome> {
     let mut out = Vec::new();
     for members in units(rows, unit) {
-        let mut outcome =
-            Outcome { first: members[0], converted: false, before: Vec::new(), events: 0 };
+        let mut outcome = Outcome {
+            first: members[0],
+            converted: false,
+            before: Vec::new(),
+            events: 0,
+            engaged: false,
+        };
         for &i in &members {
             let name = rows[i].name.as_str();
             if name.starts_with("funnel_") {
                 continue;
             }
             outcome.events += 1;
+            outcome.engaged |= is_micro(name, goal);
             if name == goal {
                 outcome.converted = true;
             }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::stats::{self, Interval, Z95};
-use super::{cell, is_micro, outcomes, segment_value, Request, Table, Unit};
+use super::{cell, outcomes, segment_value, Request, Table, Unit};
 use crate::funnels::Row;
 
 /// The segment keys this report breaks down by.
@@ -87,7 +87,7 @@ pub(crate) fn report(rows: &[&Row], request: &Request) -> SegmentsReport {
                 let tally = tallies.entry(segment_value(rows[outcome.first], key)).or_default();
                 tally.units += 1;
                 tally.events += outcome.events;
-                tally.engaged += u64::from(outcome.before.iter().any(|n| is_micro(n, goal)));
+                tally.engaged += u64::from(outcome.engaged);
                 tally.converted += u64::from(outcome.converted);
             }
             let mut values: Vec<SegmentValue> =
