@@ -320,6 +320,17 @@ fn bad_requests_name_what_is_wrong() {
 }
 
 #[test]
+fn the_dashboard_and_its_script_are_served() {
+    let (status, kind, page) = get("/report");
+    assert_eq!(status, 200);
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(page.contains(r#"<canvas id="funnel-chart">"#), "{page}");
+    let (status, kind, script) = get("/report/report.js");
+    assert_eq!((status, kind.as_str()), (200, "text/javascript; charset=utf-8"));
+    assert!(script.contains("/api/reports/"));
+}
+
+#[test]
 fn command_line_prints_the_same_report() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_microfunnel-collector"))
         .arg("report")
