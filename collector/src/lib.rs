@@ -5,7 +5,8 @@
 //! - [`Store`]: the SQLite file, its migrations, inserts and queries.
 //! - [`Funnels`]: the tracker's config decoded by the page's own engine, and stored events
 //!   replayed through it.
-//! - [`router`]: the HTTP routes and the static site.
+//! - [`router`]: the HTTP routes and the static site; the reports behind [`ReportToken`] or
+//!   loopback (`access`), the limits of ingestion (`limits`).
 //! - [`bind`] and [`Server`]: start it all on a socket, in-process or from the binary.
 //!
 //! Starting it in-process, as the integration tests do:
@@ -21,9 +22,11 @@
 //! # }
 //! ```
 
+mod access;
 pub mod batch;
 mod error;
 mod funnels;
+mod limits;
 mod migrate;
 mod routes;
 mod store;
@@ -31,18 +34,30 @@ mod store;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use access::ReportToken;
 pub use batch::{Batch, Event, Page};
 pub use error::Error;
 pub use funnels::{FunnelReport, Funnels, StepReport};
+pub use limits::RateLimit;
 pub use routes::router;
 pub use store::{Store, StoredEvent};
 
 /// The largest body `POST /collect` accepts, in bytes (1 MiB).
 pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The default rate limit per client, in batches per second. A tracker sends about one batch
+/// every two seconds per tab, and one more as a page is left.
+pub const DEFAULT_RATE: u32 = 10;
+/// The default burst per client: several tabs leaving at once, or a page resending what an
+/// earlier page could not deliver.
+pub const DEFAULT_BURST: u32 = 50;
+/// The default deadline for reading and answering a request to `/collect`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How to start the collector.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +70,14 @@ pub struct Options {
     pub static_dir: Option<PathBuf>,
     /// The tracker's config file, whose funnels `GET /api/funnels` computes, if any.
     pub config: Option<PathBuf>,
+    /// The secret the reports ask for; without one, they are served to loopback peers only.
+    pub report_token: Option<ReportToken>,
+    /// The page origins (`https://shop.example`) that may post batches; empty means any.
+    pub allow_origins: Vec<String>,
+    /// How many batches one client (IP address, or IPv6 /64) may post; `None` for no limit.
+    pub rate_limit: Option<RateLimit>,
+    /// How long a request to `/collect` may take to be read and answered.
+    pub request_timeout: Duration,
 }
 
 impl Default for Options {
@@ -64,6 +87,10 @@ impl Default for Options {
             db: PathBuf::from("microfunnel.sqlite"),
             static_dir: None,
             config: None,
+            report_token: None,
+            allow_origins: Vec::new(),
+            rate_limit: RateLimit::new(DEFAULT_RATE, DEFAULT_BURST),
+            request_timeout: DEFAULT_TIMEOUT,
         }
     }
 }
@@ -95,7 +122,7 @@ pub async fn bind(options: &Options) -> Result<Server, Error> {
         TcpListener::bind(listen).await.map_err(|source| Error::Bind { addr: listen, source })?;
     let addr = listener.local_addr().map_err(|source| Error::Bind { addr: listen, source })?;
 
-    let router = router(store, funnels, options.static_dir.as_deref());
+    let router = router(store, funnels, options)?;
     Ok(Server { listener, addr, router })
 }
 
@@ -126,7 +153,9 @@ impl Server {
         F: Future<Output = ()> + Send + 'static,
     {
         tracing::info!(addr = %self.addr, "collector serving");
-        axum::serve(self.listener, self.router)
+        // The peer's address is what the report guard and the rate limit go by.
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(Error::Serve)
