@@ -11,13 +11,15 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::handler::HandlerWithoutStateExt;
 use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 
@@ -65,7 +67,45 @@ pub fn router(store: Store, funnels: Option<Funnels>, options: &Options) -> Resu
         .route("/collect", ingestion(options, origins))
         .merge(private(access))
         .with_state(app);
-    Ok(with_static(router, options.static_dir.as_deref()))
+    Ok(with_static(router, options.static_dir.as_deref()).layer(from_fn(json_refusals)))
+}
+
+/// Gives a refusal that has no body of its own (a path nothing serves, a wrong method) the
+/// JSON reason every other refusal has.
+async fn json_refusals(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+
+    let status = response.status();
+    if !status.is_client_error() || response.headers().contains_key(header::CONTENT_TYPE) {
+        return response;
+    }
+    let path = shorten(&path);
+    let reason = match status {
+        StatusCode::NOT_FOUND => format!("nothing is served at `{path}`"),
+        StatusCode::METHOD_NOT_ALLOWED => format!("method `{method}` is not allowed on `{path}`"),
+        other => format!("{}: `{path}`", other.canonical_reason().unwrap_or("refused")),
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let mut refusal = (status, Json(json!({ "error": reason }))).into_response();
+    // Keep what the original answer said besides its body, such as `Allow` on a 405.
+    for (name, value) in parts.headers.iter() {
+        refusal.headers_mut().entry(name).or_insert_with(|| value.clone());
+    }
+    refusal
+}
+
+/// A request path as quoted in a reason, cut so that a huge one cannot blow up the answer.
+fn shorten(path: &str) -> String {
+    const MAX: usize = 100;
+    if path.chars().count() <= MAX {
+        return path.to_string();
+    }
+    let mut short: String = path.chars().take(MAX).collect();
+    short.push('…');
+    short
 }
 
 /// `POST /collect` with its layers, outermost first: CORS (so that even a refusal can be read

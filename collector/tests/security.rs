@@ -489,6 +489,28 @@ fn bad_requests_interleaved_with_good_ones_lose_none_of_the_good() {
     collector.stop();
 }
 
+#[test]
+fn every_refusal_says_why_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("www");
+    fs::create_dir_all(&site).unwrap();
+    let options = Options { static_dir: Some(site), ..options(&dir.path().join("db.sqlite")) };
+    let collector = Collector::start(&options);
+
+    let wrong_method = collector.get("/collect");
+    let missing = collector.get("/no/such/page.html");
+    let wrong_report_method = common::agent().delete(collector.url("/api/events")).call();
+    let wrong_report_method = wrong_report_method.unwrap().status().as_u16();
+
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(wrong_method.reason(), "method `GET` is not allowed on `/collect`");
+    assert!(wrong_method.header("allow").unwrap_or_default().contains("POST"));
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.reason(), "nothing is served at `/no/such/page.html`");
+    assert_eq!(wrong_report_method, 405);
+    collector.stop();
+}
+
 // --- Origins and rate limits -----------------------------------------------------------------
 
 #[test]
