@@ -29,6 +29,7 @@ mod funnels;
 mod limits;
 mod migrate;
 mod routes;
+mod serve;
 mod store;
 
 use std::future::Future;
@@ -101,6 +102,8 @@ pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
     router: Router,
+    /// How long a client may take to send a request's headers.
+    header_timeout: Duration,
 }
 
 /// Reads the config, opens the database and binds the socket, without serving yet.
@@ -123,7 +126,7 @@ pub async fn bind(options: &Options) -> Result<Server, Error> {
     let addr = listener.local_addr().map_err(|source| Error::Bind { addr: listen, source })?;
 
     let router = router(store, funnels, options)?;
-    Ok(Server { listener, addr, router })
+    Ok(Server { listener, addr, router, header_timeout: options.request_timeout })
 }
 
 fn load_config(file: &Path) -> Result<Funnels, Error> {
@@ -153,11 +156,6 @@ impl Server {
         F: Future<Output = ()> + Send + 'static,
     {
         tracing::info!(addr = %self.addr, "collector serving");
-        // The peer's address is what the report guard and the rate limit go by.
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(Error::Serve)
+        serve::serve(self.listener, self.router, self.header_timeout, shutdown).await
     }
 }
