@@ -104,7 +104,7 @@ pub(crate) async fn require_report_access(
 ) -> Result<Response, Error> {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
     if let Err(error) = access.check(request.headers(), peer) {
-        tracing::warn!(
+        tracing::info!(
             peer = ?peer,
             path = %request.uri().path(),
             "report access refused"

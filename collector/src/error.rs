@@ -198,6 +198,9 @@ impl IntoResponse for Error {
         // only worth an info line; a server-side failure is always worth an error line.
         if status.is_server_error() {
             tracing::error!(error = %message, "request failed");
+        } else if status == StatusCode::TOO_MANY_REQUESTS {
+            // A flood would otherwise turn into a flood of log lines.
+            tracing::debug!(error = %message, "request rejected");
         } else {
             tracing::info!(error = %message, "request rejected");
         }

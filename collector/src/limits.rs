@@ -88,7 +88,7 @@ pub(crate) async fn rate_limit(
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
     if let Err(wait) = limiter.check(client) {
-        tracing::info!(%client, wait_ms = wait.as_millis() as u64, "client over its rate limit");
+        tracing::debug!(%client, wait_ms = wait.as_millis() as u64, "client over its rate limit");
         return Err(Error::RateLimited { retry_after: wait });
     }
     Ok(next.run(request).await)
