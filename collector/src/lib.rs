@@ -7,7 +7,8 @@
 //!   replayed through it.
 //! - [`reports`]: funnel, impact, segment, experiment, drop-off and anomaly reports.
 //! - [`simulate`]: simulated visitors of the demo shop with planted behaviour.
-//! - [`router`]: the HTTP routes and the static site.
+//! - [`router`]: the HTTP routes and the static site; the reports behind [`ReportToken`] or
+//!   loopback (`access`), the limits of ingestion (`limits`).
 //! - [`bind`] and [`Server`]: start it all on a socket, in-process or from the binary.
 //!
 //! Starting it in-process, as the integration tests do:
@@ -23,30 +24,45 @@
 //! # }
 //! ```
 
+mod access;
 pub mod batch;
 mod error;
 mod funnels;
+mod limits;
 mod migrate;
 pub mod reports;
 mod routes;
+mod serve;
 pub mod simulate;
 mod store;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use access::ReportToken;
 pub use batch::{Batch, Event, Page};
 pub use error::Error;
 pub use funnels::{FunnelReport, Funnels, StepReport};
+pub use limits::RateLimit;
 pub use routes::router;
 pub use store::{Store, StoredEvent};
 
 /// The largest body `POST /collect` accepts, in bytes (1 MiB).
 pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The default rate limit per client, in batches per second. A tracker sends about one batch
+/// every two seconds per tab, and one more as a page is left.
+pub const DEFAULT_RATE: u32 = 10;
+/// The default burst per client: several tabs leaving at once, or a page resending what an
+/// earlier page could not deliver.
+pub const DEFAULT_BURST: u32 = 50;
+/// The default deadline for reading and answering a request to `/collect`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How to start the collector.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +75,14 @@ pub struct Options {
     pub static_dir: Option<PathBuf>,
     /// The tracker's config file, whose funnels `GET /api/funnels` computes, if any.
     pub config: Option<PathBuf>,
+    /// The secret the reports ask for; without one, they are served to loopback peers only.
+    pub report_token: Option<ReportToken>,
+    /// The page origins (`https://shop.example`) that may post batches; empty means any.
+    pub allow_origins: Vec<String>,
+    /// How many batches one client (IP address, or IPv6 /64) may post; `None` for no limit.
+    pub rate_limit: Option<RateLimit>,
+    /// How long a request to `/collect` may take to be read and answered.
+    pub request_timeout: Duration,
 }
 
 impl Default for Options {
@@ -68,6 +92,10 @@ impl Default for Options {
             db: PathBuf::from("microfunnel.sqlite"),
             static_dir: None,
             config: None,
+            report_token: None,
+            allow_origins: Vec::new(),
+            rate_limit: RateLimit::new(DEFAULT_RATE, DEFAULT_BURST),
+            request_timeout: DEFAULT_TIMEOUT,
         }
     }
 }
@@ -78,6 +106,8 @@ pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
     router: Router,
+    /// How long a client may take to send a request's headers.
+    header_timeout: Duration,
 }
 
 /// Reads the config, opens the database and binds the socket, without serving yet.
@@ -99,8 +129,8 @@ pub async fn bind(options: &Options) -> Result<Server, Error> {
         TcpListener::bind(listen).await.map_err(|source| Error::Bind { addr: listen, source })?;
     let addr = listener.local_addr().map_err(|source| Error::Bind { addr: listen, source })?;
 
-    let router = router(store, funnels, options.static_dir.as_deref());
-    Ok(Server { listener, addr, router })
+    let router = router(store, funnels, options)?;
+    Ok(Server { listener, addr, router, header_timeout: options.request_timeout })
 }
 
 fn load_config(file: &Path) -> Result<Funnels, Error> {
@@ -130,9 +160,6 @@ impl Server {
         F: Future<Output = ()> + Send + 'static,
     {
         tracing::info!(addr = %self.addr, "collector serving");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(Error::Serve)
+        serve::serve(self.listener, self.router, self.header_timeout, shutdown).await
     }
 }

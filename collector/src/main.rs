@@ -4,11 +4,12 @@ use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use microfunnel_collector::reports::{self, Request};
 use microfunnel_collector::simulate::Simulation;
-use microfunnel_collector::{bind, Funnels, Options, Store};
+use microfunnel_collector::{bind, Funnels, Options, RateLimit, ReportToken, Store};
 use tracing_subscriber::EnvFilter;
 
 /// Receives microfunnel event batches over HTTP and stores them in SQLite.
@@ -37,6 +38,31 @@ struct Args {
     /// `GET /api/funnels` computes from the stored events.
     #[arg(long)]
     config: Option<PathBuf>,
+
+    /// The secret that opens the reports (`/api/*`): send it as `Authorization: Bearer
+    /// <token>`, or as the password a browser asks for. Without it, the reports are served to
+    /// this machine (loopback) only. Prefer the environment variable: a flag shows in `ps`.
+    #[arg(long, env = "MICROFUNNEL_REPORT_TOKEN", hide_env_values = true)]
+    report_token: Option<String>,
+
+    /// A page origin allowed to post batches, such as `https://shop.example`; repeat it for
+    /// several. Without it, any origin may post.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+
+    /// Batches per second one client (IP address, or IPv6 /64) may post on average; 0 turns
+    /// the limit off.
+    #[arg(long, value_name = "PER_SECOND", default_value_t = microfunnel_collector::DEFAULT_RATE)]
+    rate_limit: u32,
+
+    /// Batches one client may post at once before the rate limit applies.
+    #[arg(long, default_value_t = microfunnel_collector::DEFAULT_BURST,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    rate_burst: u32,
+
+    /// Seconds a request to `/collect` may take to arrive and be answered.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    request_timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,11 +138,22 @@ async fn main() -> ExitCode {
             }
         };
     }
+    let report_token = match args.report_token.map(ReportToken::new).transpose() {
+        Ok(token) => token,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let options = Options {
         listen: args.listen,
         db: args.db,
         static_dir: args.static_dir,
         config: args.config,
+        report_token,
+        allow_origins: args.allow_origins,
+        rate_limit: RateLimit::new(args.rate_limit, args.rate_burst),
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
     };
 
     match run(options).await {
@@ -130,6 +167,9 @@ async fn main() -> ExitCode {
 
 async fn run(options: Options) -> Result<(), microfunnel_collector::Error> {
     let server = bind(&options).await?;
+    if options.report_token.is_none() {
+        tracing::info!("no report token: reports are served to loopback peers only");
+    }
     println!("microfunnel collector listening on http://{}", server.local_addr());
 
     server.serve_until(stop_signal()).await

@@ -39,7 +39,7 @@ impl Collector {
             listen: "127.0.0.1:0".parse().unwrap(),
             db: db.to_path_buf(),
             static_dir: static_dir.map(Path::to_path_buf),
-            config: None,
+            ..Options::default()
         };
         Collector::start_with(&options)
     }
@@ -48,8 +48,8 @@ impl Collector {
         let options = Options {
             listen: "127.0.0.1:0".parse().unwrap(),
             db: db.to_path_buf(),
-            static_dir: None,
             config: Some(config.to_path_buf()),
+            ..Options::default()
         };
         Collector::start_with(&options)
     }

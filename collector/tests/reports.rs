@@ -47,6 +47,7 @@ fn shop() -> &'static Shop {
             db: db.clone(),
             static_dir: None,
             config: Some(repo().join("www/config.json")),
+            ..Options::default()
         };
         let server = runtime.block_on(bind(&options)).unwrap();
         let addr = server.local_addr();
