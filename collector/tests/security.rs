@@ -585,6 +585,11 @@ fn client_flooding_collect_gets_429_with_retry_after_and_others_go_on() {
     assert_eq!(flooded.header("retry-after"), Some("1"));
     assert_eq!(flooded.reason(), "too many requests from this client: retry in `1` s");
     assert_eq!(flooded.header("access-control-allow-origin"), Some("*"), "the page can read it");
+    assert_eq!(
+        flooded.header("access-control-expose-headers"),
+        Some("retry-after"),
+        "and its Retry-After, to wait as long as asked"
+    );
     // The reports are not ingestion and are not limited.
     assert_eq!(collector.event_ids(), ["burst-0", "burst-1", "burst-2"]);
     std::thread::sleep(Duration::from_millis(1100));

@@ -97,4 +97,40 @@ describe('a collector that is down as the page unloads', () => {
     assert.ok(events.length > 0);
     assert.deepEqual(errors.pageErrors, []);
   });
+  it('loses no event when the collector is down for 20 s of clicking on one page', async () => {
+    const port = await freePort();
+    const listen = `127.0.0.1:${port}`;
+    const db = join(dir, 'down-a-while.sqlite');
+    const page = `${site.base}/fixtures/remote-collector.html?collector=http://${listen}`;
+    await remote?.stop();
+    remote = await startCollector({ listen, db });
+    const { context, page: tab, errors } = await newVisitor(browser);
+    await tab.goto(page);
+    await waitForEvents(remote.base, (events) => eventsNamed(events, 'page_view').length === 1, {
+      what: 'the page view',
+    });
+
+    // Down for 20 s (the issue's minute, shortened: the backoff's waits double from 1 s, so
+    // 20 s already reaches its longest waits), with a click every 2 s, the page staying open.
+    await remote.stop();
+    remote = null;
+    for (let i = 0; i < 10; i++) {
+      await tab.click('[data-cta]');
+      await sleep(2_000);
+    }
+    remote = await startCollector({ listen, db });
+
+    // The next try comes at most 30 s (the backoff's cap) later.
+    await waitForEvents(remote.base, (all) => eventsNamed(all, 'click_cta').length >= 10, {
+      what: 'the ten clicks',
+      timeoutMs: 45_000,
+    });
+    const settled = await waitForQuiet(remote.base);
+    await context.close();
+    assert.equal(eventsNamed(settled, 'click_cta').length, 10, describeEvents(settled));
+    assert.equal(eventsNamed(settled, 'page_view').length, 1, describeEvents(settled));
+    const ids = settled.map((event) => event.id);
+    assert.equal(new Set(ids).size, ids.length, 'no event stored twice');
+    assert.deepEqual(errors.pageErrors, []);
+  });
 });

@@ -227,6 +227,45 @@
     }
   }
 
+  // After a failed request, requests wait: 1 s, doubling up to 30 s, jittered so that the pages
+  // of a site that went down do not all come back at once, and never less than a 429's or a
+  // 503's `Retry-After`. They also wait while the browser is offline, until it is online again.
+  // A beacon (the page is going away) never waits: what it loses stays pending for the next page.
+  var fails = 0;
+  var retryAt = 0;
+  var held = [];
+
+  // Sends what waits, once the wait is over; a timer may wake it a fraction of a millisecond
+  // early by the clock `Date.now()` reads, and it then sleeps again.
+  function release() {
+    var left = retryAt - Date.now();
+    if (left > 0) return setTimeout(release, left);
+    var list = held;
+    held = [];
+    list.forEach(function (go) {
+      go();
+    });
+  }
+  w.addEventListener('online', function () {
+    retryAt = 0;
+    release();
+  });
+
+  // Learns from an answer when the next request may go (`after` is its Retry-After header);
+  // true when the answer is final, a success or a refusal that a retry cannot change.
+  function pace(status, after) {
+    if (status && status !== 408 && status !== 429 && status < 500) {
+      fails = retryAt = 0;
+      release();
+      return true;
+    }
+    var wait = Math.min(30000, 1000 * Math.pow(2, fails++)) * (0.5 + Math.random() / 2);
+    var asked = after ? (+after >= 0 ? after * 1000 : Date.parse(after) - Date.now()) : 0;
+    wait = Math.max(wait, Math.min(asked, 3600000) || 0);
+    retryAt = Date.now() + wait;
+    setTimeout(release, wait);
+  }
+
   // Sends a body; `answer(status)` hears how it ended, 0 meaning no answer. Returns true when
   // the browser took a beacon, whose outcome nobody hears. The body stays pending until an
   // answer: the module queues the events of a failed batch again itself, so only a resent
@@ -238,33 +277,37 @@
     try {
       if (beacon && navigator.sendBeacon && navigator.sendBeacon(endpoint, body)) return true;
     } catch (e) {}
-    function done(status) {
-      if (!keep || (status && status !== 408 && status !== 429 && status < 500)) {
+    function done(status, after) {
+      if (pace(status, after) || !keep) {
         pending(function (all) {
           delete all[id];
         });
       }
       answer(status);
     }
-    try {
-      fetch(endpoint, {
-        method: 'POST',
-        body: body,
-        keepalive: true,
-        headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
-      }).then(
-        function (response) {
-          done(response.status);
-        },
-        function () {
+    function go() {
+      if (!beacon && (Date.now() < retryAt || navigator.onLine === false)) return held.push(go);
+      try {
+        fetch(endpoint, {
+          method: 'POST',
+          body: body,
+          keepalive: true,
+          headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
+        }).then(
+          function (response) {
+            done(response.status, response.headers.get('Retry-After'));
+          },
+          function () {
+            done(0);
+          },
+        );
+      } catch (e) {
+        setTimeout(function () {
           done(0);
-        },
-      );
-    } catch (e) {
-      setTimeout(function () {
-        done(0);
-      }, 0);
+        }, 0);
+      }
     }
+    go();
     return false;
   }
 
