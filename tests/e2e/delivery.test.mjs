@@ -133,4 +133,103 @@ describe('a collector that is down as the page unloads', () => {
     assert.equal(new Set(ids).size, ids.length, 'no event stored twice');
     assert.deepEqual(errors.pageErrors, []);
   });
+  it('loses no event when 30 events of 3 KB are queued and the page leaves within 400 ms', async () => {
+    // 90 KB is more than the 64 KiB a page may have in flight with keepalive, so part of it
+    // cannot leave with the page: it waits in storage and goes with the next page.
+    const port = await freePort();
+    const listen = `127.0.0.1:${port}`;
+    const page = `${site.base}/fixtures/remote-collector.html?collector=http://${listen}`;
+    await remote?.stop();
+    remote = await startCollector({ listen, db: join(dir, 'bulky.sqlite') });
+    const { context, page: tab, errors } = await newVisitor(browser);
+    await tab.goto(page);
+    await tab.waitForFunction(() => window.microfunnel.events().length > 0);
+
+    await tab.evaluate((next) => {
+      const text = (i) => `${i}:`.padEnd(450, 'x');
+      for (let n = 0; n < 30; n++) {
+        const pushed = { event: 'bulky', n };
+        for (let i = 0; i < 7; i++) pushed[`part_${i}`] = text(i);
+        window.dataLayer.push(pushed);
+      }
+      setTimeout(() => {
+        location.href = next;
+      }, 300);
+    }, page);
+    await tab.waitForURL(page, { waitUntil: 'load' });
+
+    const events = await waitForEvents(
+      remote.base,
+      (all) => eventsNamed(all, 'bulky').length >= 30 && eventsNamed(all, 'page_view').length >= 2,
+      { what: '30 bulky events and two page views', timeoutMs: 20_000 },
+    );
+    const settled = await waitForQuiet(remote.base);
+    await context.close();
+    const sizes = eventsNamed(events, 'bulky').map((event) => JSON.stringify(event).length);
+    assert.ok(Math.min(...sizes) > 3_000, `events of about 3 KB: ${Math.min(...sizes)} B`);
+    const numbers = eventsNamed(settled, 'bulky').map((event) => event.params.n);
+    assert.deepEqual(
+      numbers.sort((a, b) => a - b),
+      Array.from({ length: 30 }, (_, n) => n),
+    );
+    assert.equal(eventsNamed(settled, 'page_view').length, 2, describeEvents(settled));
+    const ids = settled.map((event) => event.id);
+    assert.equal(new Set(ids).size, ids.length, 'no event stored twice');
+    assert.deepEqual(errors.pageErrors, []);
+  });
+
+  /** A fresh collector on a free port, and the fixture page that sends to it. */
+  async function freshRemote(name) {
+    const listen = `127.0.0.1:${await freePort()}`;
+    await remote?.stop();
+    remote = await startCollector({ listen, db: join(dir, `${name}.sqlite`) });
+    return `${site.base}/fixtures/remote-collector.html?collector=http://${listen}`;
+  }
+
+  it('loses no click whose handler sends the page elsewhere at once', async () => {
+    const page = await freshRemote('navigate');
+    const { context, page: tab, errors } = await newVisitor(browser);
+    await tab.goto(page);
+    await tab.waitForFunction(() => window.microfunnel.events().length > 0);
+    await tab.evaluate((next) => {
+      document.querySelector('[data-cta]').addEventListener('click', () => {
+        location.href = next;
+      });
+    }, `${page}&second`);
+    await tab.click('[data-cta]');
+    await tab.waitForURL(/&second$/);
+
+    await waitForEvents(
+      remote.base,
+      (all) => eventsNamed(all, 'click_cta').length >= 1 && eventsNamed(all, 'page_view').length >= 2,
+      { what: 'the click and both page views' },
+    );
+    const settled = await waitForQuiet(remote.base);
+    await context.close();
+    assert.equal(eventsNamed(settled, 'click_cta').length, 1, describeEvents(settled));
+    assert.equal(eventsNamed(settled, 'page_view').length, 2, describeEvents(settled));
+    assert.deepEqual(errors.pageErrors, []);
+  });
+
+  it('loses no event when the tab is closed while clicks are still queued', async () => {
+    const page = await freshRemote('closed');
+    const { context, page: tab } = await newVisitor(browser);
+    await tab.goto(page);
+    await tab.waitForFunction(() => window.microfunnel.events().length > 0);
+    // Three clicks, and the tab closes before the 300 ms batch wait is over.
+    await tab.evaluate(() => {
+      for (let i = 0; i < 3; i++) document.querySelector('[data-cta]').click();
+    });
+    const queued = await tab.evaluate(() => window.microfunnel.queue());
+    await tab.close({ runBeforeUnload: false });
+
+    await waitForEvents(remote.base, (all) => eventsNamed(all, 'click_cta').length >= 3, {
+      what: 'the three clicks',
+    });
+    const settled = await waitForQuiet(remote.base);
+    await context.close();
+    assert.ok(queued.waiting.length >= 3, `the clicks were still queued: ${JSON.stringify(queued)}`);
+    assert.equal(eventsNamed(settled, 'click_cta').length, 3, describeEvents(settled));
+    assert.equal(eventsNamed(settled, 'page_view').length, 1, describeEvents(settled));
+  });
 });
