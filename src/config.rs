@@ -238,7 +238,7 @@ struct Decoder<'h> {
 }
 
 const ROOT_KEYS: &[&str] =
-    &["$schema", "site", "collector", "session", "variables", "triggers", "funnels"];
+    &["$schema", "site", "collector", "session", "consent", "variables", "triggers", "funnels"];
 
 impl Decoder<'_> {
     /// A value of the wrong JSON type: "expected X, found a number".
@@ -262,6 +262,7 @@ impl Decoder<'_> {
                 "site" => config.site = self.string(value, &path).unwrap_or_default(),
                 "collector" => self.collector(value, &path, &mut config),
                 "session" => self.session(value, &path, &mut config),
+                "consent" => self.consent(value, &path),
                 "variables" => config.variables = self.variables(value, &path),
                 "triggers" => {
                     config.triggers = self.list(value, &path, Self::trigger);
@@ -345,6 +346,26 @@ impl Decoder<'_> {
         let Some((_, value)) = pairs.iter().find(|(k, _)| k == "idle_timeout_min") else { return };
         if let Some(min) = self.number(value, &join(path, "idle_timeout_min"), 1.0, 24.0 * 60.0) {
             config.idle_timeout_ms = min * 60_000.0;
+        }
+    }
+
+    /// Checked only: the loader reads `consent` itself, before the module starts.
+    fn consent(&mut self, value: &Value, path: &str) {
+        let keys = &["default", "wait_for_update_ms", "honor_gpc", "honor_dnt"];
+        let Some(pairs) = self.object(value, path, keys) else { return };
+        for (key, value) in pairs {
+            let path = join(path, key);
+            match key.as_str() {
+                "default" => {
+                    self.one_of(value, &path, &[("granted", ()), ("denied", ())]);
+                }
+                "wait_for_update_ms" => {
+                    self.number(value, &path, 0.0, 60_000.0);
+                }
+                _ => {
+                    self.boolean(value, &path);
+                }
+            }
         }
     }
 

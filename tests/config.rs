@@ -175,3 +175,24 @@ fn names_starting_with_funnel_are_reserved_for_the_tracker() {
     let paths: Vec<&str> = errs.iter().map(|e| e.split(':').next().unwrap()).collect();
     assert_eq!(paths, ["triggers[0].event", "funnels[0].steps[0].event", "funnels[0].steps"]);
 }
+
+#[test]
+fn consent_settings_are_checked_with_their_paths() {
+    let good = r#"{ "site": "s", "consent": { "default": "denied", "wait_for_update_ms": 500,
+        "honor_gpc": true, "honor_dnt": false } }"#;
+    assert_eq!(errors(good), Vec::<String>::new());
+
+    let errs = errors(
+        r#"{ "site": "s", "consent": { "default": "deny", "wait_for_update_ms": -1,
+        "honor_gpc": "yes", "honour_dnt": true } }"#,
+    );
+    assert_eq!(
+        errs,
+        [
+            "consent.honour_dnt: unknown key `honour_dnt`",
+            "consent.default: expected one of `granted`, `denied`, found `deny`",
+            "consent.wait_for_update_ms: `-1` is out of range: 0 to 60000",
+            "consent.honor_gpc: expected a boolean, found a string",
+        ]
+    );
+}

@@ -84,7 +84,8 @@ describe('a collector that is down as the page unloads', () => {
     await tab.goto(page);
     const events = await waitForEvents(
       remote.base,
-      (all) => eventsNamed(all, 'click_cta').length >= 2 && eventsNamed(all, 'page_view').length >= 2,
+      (all) =>
+        eventsNamed(all, 'click_cta').length >= 2 && eventsNamed(all, 'page_view').length >= 2,
       { what: 'both clicks and both page views', timeoutMs: 20_000 },
     );
     const settled = await waitForQuiet(remote.base);
@@ -133,7 +134,7 @@ describe('a collector that is down as the page unloads', () => {
     assert.equal(new Set(ids).size, ids.length, 'no event stored twice');
     assert.deepEqual(errors.pageErrors, []);
   });
-  it('loses no event when 30 events of 3 KB are queued and the page leaves within 400 ms', async () => {
+  it('loses no event when 30 events of 3 KB are queued and the page leaves in 400 ms', async () => {
     // 90 KB is more than the 64 KiB a page may have in flight with keepalive, so part of it
     // cannot leave with the page: it waits in storage and goes with the next page.
     const port = await freePort();
@@ -201,7 +202,8 @@ describe('a collector that is down as the page unloads', () => {
 
     await waitForEvents(
       remote.base,
-      (all) => eventsNamed(all, 'click_cta').length >= 1 && eventsNamed(all, 'page_view').length >= 2,
+      (all) =>
+        eventsNamed(all, 'click_cta').length >= 1 && eventsNamed(all, 'page_view').length >= 2,
       { what: 'the click and both page views' },
     );
     const settled = await waitForQuiet(remote.base);
@@ -228,7 +230,8 @@ describe('a collector that is down as the page unloads', () => {
     });
     const settled = await waitForQuiet(remote.base);
     await context.close();
-    assert.ok(queued.waiting.length >= 3, `the clicks were still queued: ${JSON.stringify(queued)}`);
+    const waiting = JSON.stringify(queued);
+    assert.ok(queued.waiting.length >= 3, `the clicks were still queued: ${waiting}`);
     assert.equal(eventsNamed(settled, 'click_cta').length, 3, describeEvents(settled));
     assert.equal(eventsNamed(settled, 'page_view').length, 1, describeEvents(settled));
   });

@@ -148,8 +148,8 @@ describe('a collector that fails, throttles, or cannot be reached', () => {
     const tries = rounds(proxy.posts).length;
     proxy.fault = null;
 
-    // Waits of 0.5–1, 1–2 and 2–4 s: at most five rounds of requests in six seconds. Without a
-    // backoff, the page retries at every 300 ms batch tick, or at once.
+    // Waits of 0.5–1, 1–2 and 2–4 s: at most five rounds of requests in six seconds. Without
+    // a backoff, the page retries at every 300 ms batch tick, or at once.
     assert.ok(tries >= 2, `the page retried: ${tries} rounds`);
     assert.ok(tries <= 5, `the page backed off: ${tries} rounds of requests in 6 s`);
     await assertStoredOnce(5);

@@ -53,6 +53,7 @@
   }
 
   function handle(kind, payload) {
+    if (!consented()) return;
     if (wasm) call('handle', [kind, payload, Date.now()]);
     else if (early.length < 500) early.push([kind, payload, Date.now()]);
   }
@@ -80,7 +81,56 @@
   }
 
   function push(value) {
+    try {
+      // `gtag('consent', 'update', {...})` pushes its `arguments`.
+      if (value[0] === 'consent') return consent(value[1], value[2]);
+    } catch (e) {}
     if (value !== ourPush) handle('push', plain(value));
+  }
+
+  // Consent, as in consent mode: `default` and `update` commands for `analytics_storage`, from
+  // `microfunnel.consent(...)` or a data-layer `gtag('consent', ...)`, over the config's
+  // `consent.default` (granted when absent). Until it is granted the module does not start:
+  // nothing is stored, nothing is sent, and only clicks made during `wait_for_update_ms` are
+  // kept for a grant. Global Privacy Control and Do Not Track deny it whatever the commands say,
+  // when the config asks. Denied after a grant: observing and sending stop, and what the tracker
+  // stored in this browser is removed.
+  var settings = {};
+  var given = {};
+  var waited = false;
+  var starting = null;
+
+  function consented() {
+    var nav = navigator;
+    if (settings.honor_gpc && nav.globalPrivacyControl) return false;
+    if (settings.honor_dnt && nav.doNotTrack == '1') return false;
+    return (given.update || given.default || settings.default || 'granted') === 'granted';
+  }
+
+  function consent(command, value) {
+    var state = value && value.analytics_storage;
+    if (/^(default|update)$/.test(command) && /^(granted|denied)$/.test(state)) {
+      given[command] = state;
+      decide();
+    } else if (command) {
+      warn('consent(' + JSON.stringify([command, value]) + ') is not understood');
+    }
+    return consented() ? 'granted' : 'denied';
+  }
+
+  function decide() {
+    if (consented()) {
+      if (starting && (waited || given.update)) starting = starting();
+      return;
+    }
+    early = [];
+    if (!wasm) return;
+    try {
+      for (var i = localStorage.length; i--; ) {
+        var key = localStorage.key(i);
+        if (/^(mf|microfunnel):/.test(key)) localStorage.removeItem(key);
+      }
+    } catch (e) {}
   }
 
   function parsed(name, fallback) {
@@ -314,6 +364,7 @@
   // Sending is plain I/O, done here so that no exception can escape it: the module decides
   // what to send and when, and hears back through `delivered(batch, status)`.
   function transmit(endpoint, body, beacon, batch) {
+    if (!consented()) return false;
     // Keys start with the time, so that sorting them puts the oldest first.
     return post(Date.now() + '.' + tab + '.' + batch, endpoint, body, beacon, function (status) {
       call('delivered', [batch, status]);
@@ -375,6 +426,8 @@
     queue: function () {
       return parsed('queue', '{}');
     },
+    /** `consent('update', { analytics_storage: 'granted' })`; returns the state in force. */
+    consent: consent,
     /** Sends what waits now. */
     flush: function () {
       call('flush');
@@ -404,23 +457,36 @@
   }
 
   // The config and the module load at the same time; neither waits for the other.
-  var config = configText();
+  var config = configText().then(function (text) {
+    try {
+      settings = JSON.parse(text).consent || {};
+    } catch (e) {}
+    setTimeout(function () {
+      waited = true;
+      decide();
+    }, +settings.wait_for_update_ms || 0);
+    return text;
+  });
   import(base + 'mf.js')
     .then(function (module) {
       return module.default({ module_or_path: base + 'mf_bg.wasm' }).then(function () {
         return config.then(function (text) {
-          wasm = module;
-          var queued = early;
-          early = [];
-          var page = [location.href, d.title, d.referrer, navigator.userAgent];
-          try {
-            page.push(!!localStorage.getItem(DEBUG_KEY));
-          } catch (e) {}
-          call('start', [text, queued, [notify, schedule, transmit], loadedAt, page]);
-          resendPending();
-          // A visitor who scrolled while the module loaded has passed thresholds already.
-          if ((d.scrollingElement || d.documentElement).scrollTop > 0) onEvent({ type: 'scroll' });
-          applyClasses();
+          starting = function () {
+            wasm = module;
+            var queued = early;
+            early = [];
+            var page = [location.href, d.title, d.referrer, navigator.userAgent];
+            try {
+              page.push(!!localStorage.getItem(DEBUG_KEY));
+            } catch (e) {}
+            call('start', [text, queued, [notify, schedule, transmit], loadedAt, page]);
+            resendPending();
+            // A visitor who scrolled while the module loaded has passed thresholds already.
+            var root = d.scrollingElement || d.documentElement;
+            if (root.scrollTop > 0) onEvent({ type: 'scroll' });
+            applyClasses();
+          };
+          decide();
         });
       });
     })

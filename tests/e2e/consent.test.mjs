@@ -1,0 +1,203 @@
+// Consent and storage faults: while analytics storage is denied nothing is stored and nothing
+// is sent; a grant starts tracking; a revocation stops it and removes what was stored; Global
+// Privacy Control overrides a grant when the config honours it; and a browser whose storage is
+// full still delivers every event once.
+
+import assert from 'node:assert/strict';
+import { afterEach, after, before, beforeEach, describe, it } from 'node:test';
+
+import {
+  assertTrackerBuilt,
+  describeEvents,
+  eventsNamed,
+  fetchEvents,
+  launchBrowser,
+  newVisitor,
+  sleep,
+  startCollector,
+  waitForEvents,
+  waitForQuiet,
+} from './harness.mjs';
+
+/** What the tracker left in the browser: its storage keys and the page's cookies. */
+function traces(page) {
+  return page.evaluate(() => ({
+    keys: Object.keys(localStorage).filter((key) => /^(mf|microfunnel):/.test(key)),
+    cookies: document.cookie,
+  }));
+}
+
+describe('consent', () => {
+  let browser;
+  let site;
+
+  before(
+    async () => {
+      assertTrackerBuilt();
+      browser = await launchBrowser();
+    },
+    { timeout: 30_000 },
+  );
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  // A collector per test, so that everything it stored is that test's visitor's.
+  beforeEach(async () => {
+    site = await startCollector();
+  });
+
+  afterEach(async () => {
+    await site?.stop();
+  });
+
+  async function open(query, prepare) {
+    const visitor = await newVisitor(browser);
+    if (prepare) await visitor.context.addInitScript(prepare);
+    await visitor.page.goto(`${site.base}/fixtures/consent.html?${query}`);
+    await visitor.page.waitForFunction(() => window.microfunnel && window.microfunnel.consent);
+    return visitor;
+  }
+
+  /** Clicks the CTA `n` times and lets more than one batch wait pass. */
+  async function click(page, n) {
+    for (let i = 0; i < n; i++) await page.click('[data-cta]');
+    await sleep(1_000);
+  }
+
+  it('stores and sends nothing while denied, and tracks from the grant on', async () => {
+    const { context, page, errors } = await open('default=denied');
+    await click(page, 2);
+    assert.deepEqual(await fetchEvents(site.base), [], 'nothing sent while denied');
+    assert.deepEqual(await traces(page), { keys: [], cookies: '' }, 'nothing stored');
+    assert.equal(await page.evaluate(() => window.microfunnel.consent()), 'denied');
+
+    const state = await page.evaluate(() =>
+      window.microfunnel.consent('update', { analytics_storage: 'granted' }),
+    );
+    assert.equal(state, 'granted');
+    await waitForEvents(site.base, (all) => eventsNamed(all, 'page_view').length === 1, {
+      what: 'the page view after the grant',
+    });
+    await click(page, 1);
+    const stored = await waitForQuiet(site.base);
+    // The clicks made while denied are gone: only the one after the grant counts.
+    assert.equal(eventsNamed(stored, 'click_cta').length, 1, describeEvents(stored));
+    assert.equal(eventsNamed(stored, 'page_view').length, 1, describeEvents(stored));
+    assert.ok((await traces(page)).keys.length > 0, 'the visitor id is stored once granted');
+    assert.deepEqual(errors.pageErrors, []);
+    await context.close();
+  });
+
+  it("takes the grant from a data-layer gtag('consent', 'update') command", async () => {
+    const { context, page, errors } = await open('default=denied');
+    await page.evaluate(() => window.gtag('consent', 'update', { analytics_storage: 'granted' }));
+    await click(page, 1);
+    const stored = await waitForEvents(
+      site.base,
+      (all) => eventsNamed(all, 'click_cta').length === 1,
+      { what: 'the click after the gtag grant' },
+    );
+    assert.equal(eventsNamed(stored, 'page_view').length, 1, describeEvents(stored));
+    assert.deepEqual(errors.pageErrors, []);
+    await context.close();
+  });
+
+  it('stops and forgets the visitor when consent is revoked', async () => {
+    const { context, page, errors } = await open('default=granted');
+    await click(page, 1);
+    await waitForEvents(site.base, (all) => eventsNamed(all, 'click_cta').length === 1, {
+      what: 'the click while granted',
+    });
+    assert.ok((await traces(page)).keys.length > 0);
+
+    await page.evaluate(() => window.gtag('consent', 'update', { analytics_storage: 'denied' }));
+    assert.deepEqual((await traces(page)).keys, [], 'what was stored is removed');
+    await click(page, 3);
+    const stored = await waitForQuiet(site.base);
+    assert.equal(eventsNamed(stored, 'click_cta').length, 1, describeEvents(stored));
+    assert.deepEqual((await traces(page)).keys, [], 'and nothing is stored again');
+    assert.deepEqual(errors.pageErrors, []);
+    await context.close();
+  });
+
+  it('waits for an update during wait_for_update_ms, keeping the clicks made meanwhile', async () => {
+    const { context, page, errors } = await open('default=granted&wait=3000');
+    await page.click('[data-cta]');
+    await sleep(500);
+    assert.deepEqual(await fetchEvents(site.base), [], 'nothing sent during the wait');
+    await page.evaluate(() =>
+      window.microfunnel.consent('update', { analytics_storage: 'granted' }),
+    );
+    const stored = await waitForEvents(
+      site.base,
+      (all) => eventsNamed(all, 'click_cta').length === 1,
+      { what: 'the click made during the wait' },
+    );
+    assert.equal(eventsNamed(stored, 'page_view').length, 1, describeEvents(stored));
+    assert.deepEqual(errors.pageErrors, []);
+    await context.close();
+  });
+
+  it('lets Global Privacy Control deny whatever the page grants, if configured', async () => {
+    const { context, page, errors } = await open('default=granted&gpc', () => {
+      // Chromium has no GPC setting yet; Firefox and Brave set this property.
+      Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true });
+    });
+    await page.evaluate(() =>
+      window.microfunnel.consent('update', { analytics_storage: 'granted' }),
+    );
+    await click(page, 2);
+    assert.deepEqual(await fetchEvents(site.base), [], 'nothing sent');
+    assert.deepEqual(await traces(page), { keys: [], cookies: '' }, 'nothing stored');
+    assert.deepEqual(errors.pageErrors, []);
+    await context.close();
+  });
+
+  it('delivers every event once when the storage is full', async () => {
+    const { context, page, errors } = await open('default=granted', () => {
+      // Fill this origin's localStorage for real, up to the browser's quota.
+      if (sessionStorage.getItem('filled')) return;
+      sessionStorage.setItem('filled', '1');
+      const chunk = 'x'.repeat(256 * 1024);
+      try {
+        for (let i = 0; i < 1000; i++) localStorage.setItem(`filler-${i}`, chunk);
+      } catch (e) {
+        // QuotaExceededError: full.
+      }
+      let small = 'x'.repeat(1024);
+      for (let i = 0; small.length > 0; i++) {
+        try {
+          localStorage.setItem(`small-${i}`, small);
+        } catch (e) {
+          small = small.slice(0, small.length >> 1);
+        }
+      }
+    });
+    const full = await page.evaluate(() => {
+      try {
+        localStorage.setItem('probe', 'x');
+        return false;
+      } catch (e) {
+        return e.name;
+      }
+    });
+    assert.equal(full, 'QuotaExceededError', 'the storage is really full');
+
+    await click(page, 3);
+    const stored = await waitForEvents(
+      site.base,
+      (all) => eventsNamed(all, 'click_cta').length >= 3,
+      { what: 'three clicks with a full storage' },
+    );
+    const settled = await waitForQuiet(site.base);
+    assert.equal(eventsNamed(settled, 'click_cta').length, 3, describeEvents(settled));
+    assert.equal(eventsNamed(settled, 'page_view').length, 1, describeEvents(settled));
+    const ids = settled.map((event) => event.id);
+    assert.equal(new Set(ids).size, ids.length, 'no event stored twice');
+    assert.ok(stored.length > 0);
+    assert.deepEqual(errors.pageErrors, []);
+    await context.close();
+  });
+});
