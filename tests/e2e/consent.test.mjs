@@ -122,7 +122,7 @@ describe('consent', () => {
     await context.close();
   });
 
-  it('waits for an update during wait_for_update_ms, keeping the clicks made meanwhile', async () => {
+  it('waits out wait_for_update_ms for an update, keeping the clicks made meanwhile', async () => {
     const { context, page, errors } = await open('default=granted&wait=3000');
     await page.click('[data-cta]');
     await sleep(500);
