@@ -200,4 +200,25 @@ describe('consent', () => {
     assert.deepEqual(errors.pageErrors, []);
     await context.close();
   });
+
+  it('sends no e-mail address, from the URL, a click text or anywhere else', async () => {
+    const { context, page, errors } = await open('default=granted&email=jo%40shop.example');
+    await page.evaluate(() => {
+      document.querySelector('[data-cta]').textContent = 'Write to jo.doe+news@mail.shop.example';
+    });
+    await click(page, 1);
+    const stored = await waitForEvents(
+      site.base,
+      (all) => eventsNamed(all, 'click_cta').length === 1,
+      { what: 'the click' },
+    );
+    const text = JSON.stringify(stored);
+    assert.ok(!/shop\.example/.test(text), `no address stored: ${text}`);
+    const [view] = eventsNamed(stored, 'page_view');
+    assert.match(view.page.url, /[?&]email=\[email\]$/);
+    const [cta] = eventsNamed(stored, 'click_cta');
+    assert.equal(cta.params.cta_text, 'Write to [email]');
+    assert.deepEqual(errors.pageErrors, []);
+    await context.close();
+  });
 });
