@@ -1,0 +1,327 @@
+// BENCHMARKS.md from the measurements: method, machine, every figure as the median over runs
+// with its range, and each peer's ratio to microfunnel from the same run.
+import { summary } from './stats.mjs';
+import { NOT_MEASURED } from '../peers/index.mjs';
+
+const KB = (bytes) => (bytes / 1000).toFixed(1);
+const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+const fix = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+
+/** `median (min–max)` of `values`, each formatted by `f`. */
+function spread(values, f = fix) {
+  const s = summary(values);
+  if (!s.n) return '–';
+  return s.n > 1 ? `${f(s.median)} (${f(s.min)}–${f(s.max)})` : f(s.median);
+}
+
+/** `peer ÷ ours`, as `3.2×`. */
+function ratio(peer, ours) {
+  if (!Number.isFinite(peer) || !Number.isFinite(ours) || ours === 0) return '–';
+  return `${(peer / ours).toFixed(peer / ours >= 10 ? 0 : 1)}×`;
+}
+
+const med = (values) => summary(values).median;
+
+export function report(r) {
+  const { sizes, samples, failures, engine, machine, peers } = r;
+  const names = Object.keys(samples);
+  const trackers = names.filter((n) => n !== 'none');
+  const label = (name) =>
+    name === 'microfunnel'
+      ? 'microfunnel (demo config: 9 triggers, 1 funnel)'
+      : name === 'microfunnel-100x20'
+        ? 'microfunnel (100 triggers, 20 funnels)'
+        : name === 'none'
+          ? 'no tracker'
+          : (peers.find((p) => p.name === name)?.label ?? name);
+  const lines = [];
+  const p = (text = '') => lines.push(text);
+
+  p('# Benchmarks');
+  p();
+  p('Written by `cargo xtask bench` (see the README); do not edit by hand. Every figure is the');
+  p(`median over ${r.runs} runs with the smallest and largest in brackets, unless it says otherwise;`);
+  p('ratios are the peer’s figure divided by microfunnel’s from the same run, so above 1× means');
+  p('microfunnel is smaller or faster.');
+  p();
+  p('## Machine');
+  p();
+  p(`${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; ${machine.chromium}`);
+  p(`(headless); Node ${machine.node}; ${machine.rustc}. The machine is shared with other builds:`);
+  p(`load average at the end ${machine.load}, so times carry that noise; the run took ${r.seconds} s.`);
+  p();
+
+  // Summary.
+  const j = (name, key) => med(samples[name].journey.map((x) => x[key]));
+  const none = { script: j('none', 'scriptMs'), task: j('none', 'taskMs') };
+  p('## Summary');
+  p();
+  p('| tracker | gzip -9 | brotli | tag to ready (ms) | extra script per journey (ms) | extra task per journey (ms) | per event p50 / p99 (µs) |');
+  p('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const name of trackers) {
+    const size = sizes[name === 'microfunnel-100x20' ? 'microfunnel' : name]?.total;
+    const s = samples[name];
+    const ev = s.perEvent;
+    p(
+      `| ${label(name)} | ${size ? `${KB(size.gzip)} KB` : '–'} | ${size ? `${KB(size.brotli)} KB` : '–'} | ` +
+        `${spread(s.startup.map((x) => x.readyMs))} | ` +
+        `${s.journey.length ? fix(j(name, 'scriptMs') - none.script, 0) : '–'} | ` +
+        `${s.journey.length ? fix(j(name, 'taskMs') - none.task, 0) : '–'} | ` +
+        `${fix(med(ev.map((x) => x.p50)), 0)} / ${fix(med(ev.map((x) => x.p99)), 0)} |`,
+    );
+  }
+  p();
+  p('Bytes include microfunnel’s config file (the demo’s), since the page fetches it before the');
+  p('tracker is ready; each peer’s configuration is inside its bundle.');
+  p();
+
+  // Bytes.
+  p('## Bytes shipped');
+  p();
+  p('Every file a page loads for the tracker to be ready. microfunnel’s are those `cargo xtask build`');
+  p('writes to `www/dist/`; each peer is its npm package with the set-up code in `bench/peers/`,');
+  p('bundled and minified by esbuild (`--bundle --minify --format=iife --target=es2019`), the way');
+  p('a site ships it. gzip at level 9, brotli at quality 11. Bytes do not vary between runs.');
+  p();
+  p('| tracker | file | raw B | gzip -9 B | brotli B |');
+  p('| --- | --- | ---: | ---: | ---: |');
+  for (const [name, entry] of Object.entries(sizes)) {
+    for (const f of entry.files) p(`| ${label(name)} | ${f.name} | ${int(f.raw)} | ${int(f.gzip)} | ${int(f.brotli)} |`);
+    if (entry.files.length > 1) {
+      p(`| ${label(name)} | **total** | **${int(entry.total.raw)}** | **${int(entry.total.gzip)}** | **${int(entry.total.brotli)}** |`);
+    }
+  }
+  p();
+  const ours = sizes.microfunnel.total;
+  p('| peer | gzip, peer ÷ microfunnel | brotli, peer ÷ microfunnel |');
+  p('| --- | ---: | ---: |');
+  for (const [name, entry] of Object.entries(sizes)) {
+    if (name === 'microfunnel') continue;
+    p(`| ${label(name)} | ${ratio(entry.total.gzip, ours.gzip)} | ${ratio(entry.total.brotli, ours.brotli)} |`);
+  }
+  p();
+  p('The size budget is a test: `cargo xtask size`, run by `cargo xtask test`, fails when');
+  p('`microfunnel.js` + `mf.js` + `mf_bg.wasm` exceed `[budget] total_gzip_bytes` in');
+  p('`wasm-pack.toml`, which only goes down.');
+  p();
+
+  // Start-up.
+  p('## Start-up');
+  p();
+  p('A cold load of the demo’s home page in a fresh browser context (nothing cached, nothing');
+  p('stored), the tag being `<script async>` in the `<head>` for every tracker. “Tag to ready” runs');
+  p('from an inline script just before the tag to the tracker’s ready signal: posthog’s `loaded`');
+  p('callback, Segment’s `ready`, the end of the bundle’s own code for Snowplow and Plausible (they');
+  p('are ready when their script has run), and for microfunnel the loader’s first read of its');
+  p('pending-bodies key, which it makes right after the module’s `start` returns. The WebAssembly');
+  p('column is the time inside `WebAssembly.instantiateStreaming` (compile and instantiate).');
+  p('“Early clicks” are ten buttons added and clicked at 0, 5, 10, 20, 40, 80, 120, 160, 250 and');
+  p('400 ms after the tag; the column counts those whose click reached the tracker’s collector.');
+  p();
+  p('| tracker | tag to ready (ms) | of which wasm compile + instantiate (ms) | long tasks during start (ms) | early clicks tracked (of 10) | ready, peer ÷ microfunnel |');
+  p('| --- | ---: | ---: | ---: | ---: | ---: |');
+  const ourReady = med(samples.microfunnel.startup.map((x) => x.readyMs));
+  for (const name of trackers) {
+    const s = samples[name].startup;
+    const ready = s.map((x) => x.readyMs);
+    p(
+      `| ${label(name)} | ${spread(ready)} | ${name.startsWith('microfunnel') ? spread(s.map((x) => x.compileMs)) : 'none'} | ` +
+        `${spread(s.map((x) => x.longTaskMs), (n) => fix(n, 0))} | ${spread(s.map((x) => x.early), (n) => fix(n, 0))} | ` +
+        `${name.startsWith('microfunnel') ? '' : ratio(med(ready), ourReady)} |`,
+    );
+  }
+  p();
+
+  // Main thread.
+  p('## Main thread over a journey');
+  p();
+  const inputs = med(samples.none.journey.map((x) => x.inputs));
+  p(`The same scripted visit for every tracker: ${r.rounds} rounds through the demo shop, each with`);
+  p('text clicks, wheel scrolling down and up the home page, the CTA to the product page, two video');
+  p('plays, two add-to-cart clicks, the pricing page, a plan’s button to checkout, placing the');
+  p(`order, and the newsletter form: ${int(inputs)} inputs and ${r.rounds * 5 + 1} page loads. Inputs are real (Playwright’s`);
+  p('mouse and wheel). Script and task time are DevTools’ `ScriptDuration` and `TaskDuration`');
+  p('(`Performance.getMetrics`, thread time), read before each page change and summed; “extra” is');
+  p('the median over runs minus the no-tracker median. Long tasks are the `longtask` entries (over');
+  p('50 ms). Interaction to next paint is the 98th percentile of interactions that took 16 ms or');
+  p('more (Event Timing reports no faster ones); “–” means none did.');
+  p();
+  p('| tracker | script (ms) | extra script (ms) | task (ms) | extra task (ms) | long tasks (count / ms) | slow interactions | INP (ms) | extra script, peer ÷ microfunnel |');
+  p('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const ourExtra = j('microfunnel', 'scriptMs') - none.script;
+  for (const name of names) {
+    const s = samples[name].journey;
+    if (!s.length) continue;
+    const extra = j(name, 'scriptMs') - none.script;
+    p(
+      `| ${label(name)} | ${spread(s.map((x) => x.scriptMs), (n) => fix(n, 0))} | ${name === 'none' ? '' : fix(extra, 0)} | ` +
+        `${spread(s.map((x) => x.taskMs), (n) => fix(n, 0))} | ${name === 'none' ? '' : fix(j(name, 'taskMs') - none.task, 0)} | ` +
+        `${fix(med(s.map((x) => x.longTasks)), 0)} / ${fix(med(s.map((x) => x.longTaskMs)), 0)} | ` +
+        `${fix(med(s.map((x) => x.slowInteractions)), 0)} | ${med(s.map((x) => x.slowInteractions)) ? fix(med(s.map((x) => x.inpMs)), 0) : '–'} | ` +
+        `${name === 'none' || name === 'microfunnel' ? '' : ratio(extra, ourExtra)} |`,
+    );
+  }
+  p();
+
+  // Per event.
+  p('## Per event in the page');
+  p();
+  p(`On the product page, ${int(r.events)} events in the journey’s mix (clicks on the CTA, text, a button, a`);
+  p('nav link and the PDF link; scroll; video play and timeupdate; data-layer pushes), each timed');
+  p('around its `dispatchEvent` (or `dataLayer.push`) with `performance.now()`. Every tracker');
+  p('listener runs synchronously inside that call, and microfunnel’s path from the DOM event to the');
+  p('event in its send queue is entirely synchronous, so this is “DOM event to queued event”. The');
+  p('page is cross-origin isolated, so `performance.now()` has its finest resolution (5 µs, with');
+  p('jitter): p50 and p99 are read from those ticks, and the mean from the loop’s total time is');
+  p('exact. “no tracker” is the cost of dispatching alone; peers run with their own configuration.');
+  p();
+  p('| tracker | p50 (µs) | p99 (µs) | mean (µs) | mean over no tracker (µs) | mean, peer ÷ microfunnel (100×20) |');
+  p('| --- | ---: | ---: | ---: | ---: | ---: |');
+  const m = (name) => med(samples[name].perEvent.map((x) => x.meanUs));
+  for (const name of names) {
+    const s = samples[name].perEvent;
+    if (!s.length) continue;
+    p(
+      `| ${label(name)} | ${spread(s.map((x) => x.p50), (n) => fix(n, 0))} | ${spread(s.map((x) => x.p99), (n) => fix(n, 0))} | ` +
+        `${spread(s.map((x) => x.meanUs))} | ${name === 'none' ? '' : fix(m(name) - m('none'))} | ` +
+        `${name === 'none' || name.startsWith('microfunnel') ? '' : ratio(m(name) - m('none'), m('microfunnel-100x20') - m('none'))} |`,
+    );
+  }
+  p();
+  if (r.profile) {
+    const totalUs = Object.values(r.profile).reduce((a, b) => a + b, 0);
+    p('Where microfunnel’s time goes (100 triggers, 20 funnels), from one CPU profile of the same');
+    p('loop sampled every 20 µs: self time by where the code lives. The wasm-bindgen glue is the');
+    p('crossing itself (copying strings in and out, the import shims); browser built-ins are the');
+    p('DOM reads the wasm asks for (`closest`, `matches`, attributes, text), JSON and RegExp.');
+    p();
+    p('| where | self time (ms) | share |');
+    p('| --- | ---: | ---: |');
+    for (const [kind, us] of Object.entries(r.profile).sort((a, b) => b[1] - a[1])) {
+      p(`| ${kind} | ${fix(us / 1000)} | ${fix((us / totalUs) * 100, 0)} % |`);
+    }
+    p();
+  }
+
+  // Engine.
+  p('## The engine alone (native)');
+  p();
+  p('`bench/engine`: criterion runs the journey’s 16 kinds of observation (page view, clicks on a');
+  p('CTA, text, a nav link and a PDF link, scroll, video play and progress, a form submit,');
+  p('data-layer pushes) through `Engine::observe` with `bench/fixtures/config-100x20.json`, and');
+  p('does what the page does with the result: each event written as JSON into the send queue, the');
+  p('state written when it changed, a batch body built when the queue is due. Regexes are compiled');
+  p('once and kept, as the page keeps its `RegExp`s. One thread, release profile (`opt-level = 3`;');
+  p('the wasm is built for size with `opt-level = "z"`, so it is slower than this).');
+  p();
+  if (engine.error) p(`Not measured: ${engine.error}.`);
+  else {
+    const ns = engine.nsPerObservation;
+    p(`| figure | value |`);
+    p('| --- | ---: |');
+    p(`| time per observation (ns), median over ${engine.samples} criterion samples (min–max) | ${fix(ns.median, 0)} (${fix(ns.min, 0)}–${fix(ns.max, 0)}) |`);
+    p(`| observations per second, one core | ${int(1e9 / ns.median)} |`);
+    if (engine.soak) {
+      const per = engine.soak.per_observation;
+      p(`| events made per observation | ${fix(per.events, 2)} |`);
+      p(`| events per second, one core | ${int((1e9 / ns.median) * per.events)} |`);
+      p(`| heap allocations per observation | ${fix(per.allocations, 1)} |`);
+      p(`| heap allocations per event | ${fix(per.allocations_per_event, 1)} |`);
+      p(`| bytes allocated per observation | ${int(per.bytes_allocated)} |`);
+    }
+  }
+  p();
+  p('Allocations are counted by a global allocator in `bench/engine/src/bin/soak.rs` over 10,000');
+  p('observations after a 1,000-observation warm-up.');
+  p();
+
+  // Memory.
+  p('## Memory');
+  p();
+  p(`In the page, after the per-event loop (${int(r.events)} events) and a forced garbage collection: the JS`);
+  p('heap (`JSHeapUsedSize`) and the WebAssembly memory (`memory.buffer.byteLength`), which only');
+  p('grows in 64 KiB pages and never shrinks.');
+  p();
+  p('| tracker | JS heap (KB) | over no tracker (KB) | wasm memory (KB) | queued events | kept in `events()` |');
+  p('| --- | ---: | ---: | ---: | ---: | ---: |');
+  const heapNone = med(samples.none.perEvent.map((x) => x.heapBytes));
+  for (const name of names) {
+    const s = samples[name].perEvent;
+    if (!s.length) continue;
+    const heap = med(s.map((x) => x.heapBytes));
+    const last = s[s.length - 1];
+    const waiting = last.queued && Array.isArray(last.queued.waiting) ? last.queued.waiting : null;
+    const queued = waiting ? `${waiting.length} (${last.queued.dropped} dropped)` : '–';
+    p(
+      `| ${label(name)} | ${spread(s.map((x) => x.heapBytes / 1000), (n) => fix(n, 0))} | ${name === 'none' ? '' : fix((heap - heapNone) / 1000, 0)} | ` +
+        `${name.startsWith('microfunnel') ? spread(s.map((x) => x.wasmBytes / 1000), (n) => fix(n, 0)) : '–'} | ${queued} | ${last.recent ?? '–'} |`,
+    );
+  }
+  p();
+  if (engine.soak) {
+    p('The soak, natively, on a simulated clock (observations 250 ms apart, a 31-minute pause every');
+    p('5,000 so sessions end and funnels expire), counting the live heap of the whole process:');
+    p();
+    p('| after observations | live heap (bytes) | queued | stored state (bytes) | batch bodies built |');
+    p('| ---: | ---: | ---: | ---: | ---: |');
+    for (const [key, v] of Object.entries(engine.soak)) {
+      if (!key.startsWith('after_')) continue;
+      p(`| ${int(Number(key.slice(6)))} | ${int(v.live_heap_bytes)} | ${v.queue} | ${int(v.state_bytes)} | ${int(v.bodies)} |`);
+    }
+    p();
+    p(`${int(engine.soak.soak.observations)} observations took ${engine.soak.soak.seconds} s with the counting allocator.`);
+    p();
+  } else if (engine.soakError) {
+    p(`Soak not measured: ${engine.soakError}.`);
+    p();
+  }
+
+  // Capture.
+  p('## What each tracker captures here');
+  p();
+  p('| tracker | captures | cannot capture (as configured) |');
+  p('| --- | --- | --- |');
+  p('| microfunnel | page views; clicks resolved to the configured element (CTAs, buttons, any selector) with conditions; scroll-depth thresholds; video start, progress thresholds and completion; file downloads; form submits; data-layer events; funnels evaluated in the page | route changes without a page load (no history listener); element visibility |');
+  for (const peer of peers) {
+    if (peer.sizeOnly) continue;
+    p(`| ${peer.label} | ${peer.captures} | ${peer.cannot} |`);
+  }
+  p();
+
+  // Goals.
+  p('## Against the goals');
+  p();
+  const gz = ours.gzip;
+  const ns = engine.nsPerObservation?.median;
+  const p99 = med(samples['microfunnel-100x20'].perEvent.map((x) => x.p99));
+  const epsObs = ns ? 1e9 / ns : NaN;
+  const missBy = (value, goal) => (value <= goal ? 'met' : `missed by ${fix(value - goal, 1)}`);
+  p('| goal | measured | verdict |');
+  p('| --- | ---: | --- |');
+  p(`| every file shipped at or under 30 KB gzip | ${KB(gz)} KB | ${gz <= 30000 ? 'met' : `missed by ${KB(gz - 30000)} KB`} |`);
+  for (const [name, entry] of Object.entries(sizes)) {
+    if (name === 'microfunnel') continue;
+    p(`| smaller than ${label(name)} | ${KB(entry.total.gzip)} KB | ${gz < entry.total.gzip ? 'met' : `missed by ${KB(gz - entry.total.gzip)} KB`} |`);
+  }
+  for (const name of trackers) {
+    if (name.startsWith('microfunnel') || !samples[name].journey.length) continue;
+    const extra = j(name, 'scriptMs') - none.script;
+    p(`| less main-thread script per journey than ${label(name)} | ${fix(ourExtra, 0)} vs ${fix(extra, 0)} ms | ${ourExtra < extra ? 'met' : `missed by ${fix(ourExtra - extra, 0)} ms`} |`);
+  }
+  p(`| p99 per event under 50 µs (100 triggers, 20 funnels) | ${fix(p99, 0)} µs | ${missBy(p99, 50) === 'met' ? 'met' : `missed by ${fix(p99 - 50, 0)} µs`} |`);
+  p(`| native engine above 1,000,000 observations per second | ${int(epsObs)} | ${epsObs > 1e6 ? 'met' : `missed: ${fix(1e6 / epsObs, 1)}× too slow`} |`);
+  p();
+
+  // Left out.
+  p('## Not measured');
+  p();
+  for (const item of NOT_MEASURED) p(`- **${item.name}**: ${item.why}.`);
+  for (const [name, why] of Object.entries(failures)) p(`- **${label(name)}**: ${why}.`);
+  for (const name of names) {
+    const s = samples[name];
+    if (s.external.size) p(`- ${label(name)} tried to reach ${[...s.external].join(', ')} (blocked; no network here).`);
+    if (s.errors.size) p(`- ${label(name)} threw in the page: ${[...s.errors].slice(0, 3).join('; ')}.`);
+  }
+  p();
+  return lines.join('\n');
+}
