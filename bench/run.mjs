@@ -30,6 +30,9 @@ const rounds = Number(option('rounds', 5));
 const events = Number(option('events', 10000));
 const output = option('out', join(root, 'BENCHMARKS.md'));
 
+/** A tracker under test did not load its whole configuration: no figure is worth keeping. */
+class ConfigError extends Error {}
+
 function log(text) {
   console.log(`bench: ${text}`);
 }
@@ -106,6 +109,9 @@ async function main() {
           const site = sites[name];
           const s = await startup(browser, site, name);
           note(name, s);
+          if (s.configErrors?.length) {
+            throw new ConfigError(`${name}: the tracker logged\n  ${s.configErrors.join('\n  ')}`);
+          }
           if (name !== 'none') samples[name].startup.push(s);
           if (name !== 'microfunnel-100x20') {
             const j = await journey(browser, site, { rounds });
@@ -117,6 +123,7 @@ async function main() {
           samples[name].perEvent.push(digest(p));
           log(`run ${run + 1}/${runs} ${name} done`);
         } catch (error) {
+          if (error instanceof ConfigError) throw error;
           failures[name] = `failed in run ${run + 1}: ${error.message.split('\n')[0]}`;
           log(`${name}: ${failures[name]}`);
         }
@@ -195,7 +202,9 @@ function readEngine() {
   const result = {};
   try {
     const sample = JSON.parse(readFileSync(join(dir, 'new', 'sample.json'), 'utf8'));
-    const perObs = sample.iters.map((n, i) => sample.times[i] / n / 1600);
+    const about = JSON.parse(readFileSync(join(dir, 'new', 'benchmark.json'), 'utf8'));
+    const perIteration = about.throughput?.Elements ?? NaN;
+    const perObs = sample.iters.map((n, i) => sample.times[i] / n / perIteration);
     result.nsPerObservation = summary(perObs);
     result.samples = perObs.length;
   } catch (error) {

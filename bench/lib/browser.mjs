@@ -33,7 +33,14 @@ async function visitor(browser) {
   });
   const errors = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  return { context, page, external, errors };
+  // microfunnel reports every problem of its config on the console, one line per JSON path;
+  // the run refuses figures measured with a configuration that was only partly loaded.
+  const configErrors = [];
+  page.on('console', (message) => {
+    const text = message.text();
+    if (message.type() === 'error' && text.startsWith('microfunnel: ')) configErrors.push(text);
+  });
+  return { context, page, external, errors, configErrors };
 }
 
 async function waitReady(page, timeoutMs = 15_000) {
@@ -58,7 +65,7 @@ function earlyTracked(received) {
  * the first 400 ms reached its collector.
  */
 export async function startup(browser, site, tracker) {
-  const { context, page, external, errors } = await visitor(browser);
+  const { context, page, external, errors, configErrors } = await visitor(browser);
   try {
     const before = site.received.length;
     await page.goto(`${site.origin}/?early=1`, { waitUntil: 'load' });
@@ -81,7 +88,7 @@ export async function startup(browser, site, tracker) {
     await page.goto('about:blank');
     await page.waitForTimeout(500);
     const early = earlyTracked(site.received.slice(before));
-    return { ...measured, early, errors, external };
+    return { ...measured, early, errors, external, configErrors };
   } finally {
     await context.close();
   }

@@ -3,8 +3,8 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use microfunnel_bench::{Page1, T0};
 
-/// Observations per measured batch: one journey of 16 kinds, repeated.
-const OBSERVATIONS: u64 = 1_600;
+/// Observations per measured iteration: the journey of 16 kinds, ten times.
+const OBSERVATIONS: u64 = 160;
 
 fn journey(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine");
