@@ -143,6 +143,7 @@ async function main() {
 
   const engine = readEngine();
   const machine = describeMachine();
+  const budget = JSON.parse(readFileSync(join(dist, 'size.json'), 'utf8'));
   const text = report({
     runs,
     rounds,
@@ -153,11 +154,18 @@ async function main() {
     profile,
     engine,
     machine,
+    budget,
     peers: PEERS,
     seconds: Math.round((Date.now() - started) / 1000),
   });
   writeFileSync(output, text);
   log(`wrote ${output}`);
+  // The report lists what failed; the command fails too, so that a broken scenario is not
+  // mistaken for a finished run.
+  const failed = Object.entries(failures).filter(([name]) => trackers[name]);
+  if (failed.length) {
+    throw new Error(`not every tracker was measured:\n  ${failed.map(([n, why]) => `${n}: ${why}`).join('\n  ')}`);
+  }
 }
 
 /** Per-event timings reduced to what the report shows, plus memory. */

@@ -25,7 +25,7 @@ export const PEERS = [
     name: 'segment',
     entry: 'segment.js',
     label: '@segment/analytics-next 1.84.3',
-    captures: 'page views; link clicks and form submits bound with trackLink/trackForm at load',
+    captures: 'page views; link clicks and form submits bound with trackLink/trackSubmit at load',
     cannot: 'button or other clicks, scroll, media, visibility without hand-written calls; elements added after load; funnels',
   },
   {

@@ -1,5 +1,5 @@
 // Segment's analytics-next from npm. It has no automatic capture beyond page views: links and
-// forms are bound with trackLink and trackForm (what Segment documents for them); the CDN
+// forms are bound with trackLink and trackSubmit (what Segment documents for them); the CDN
 // settings are given inline and point at the benchmark's local endpoint.
 import { AnalyticsBrowser } from '@segment/analytics-next';
 
@@ -18,8 +18,10 @@ var analytics = AnalyticsBrowser.load(
 );
 analytics.page();
 analytics.ready(function () {
-  analytics.trackLink(document.querySelectorAll('a'), 'Link Clicked');
-  analytics.trackForm(document.querySelectorAll('form'), 'Form Submitted');
+  // `AnalyticsBrowser` binds forms with `trackSubmit` (it has no `trackForm`), and both
+  // binders take arrays of elements, not NodeLists.
+  analytics.trackLink(Array.from(document.querySelectorAll('a')), 'Link Clicked');
+  analytics.trackSubmit(Array.from(document.querySelectorAll('form')), 'Form Submitted');
   if (window.__bench) window.__bench.ready();
 });
 window.analytics = analytics;
