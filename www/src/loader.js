@@ -247,19 +247,23 @@
       answer(status);
     }
     try {
+      // The answer is read to its end before it counts: a keep-alive request holds its body's
+      // bytes of the page's 64 KB keep-alive quota until its response is consumed, and once
+      // unread answers fill it every later fetch fails at once.
       fetch(endpoint, {
         method: 'POST',
         body: body,
         keepalive: true,
         headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
-      }).then(
-        function (response) {
-          done(response.status);
-        },
-        function () {
+      })
+        .then(function (response) {
+          return response.text().then(function () {
+            return response.status;
+          });
+        })
+        .then(done, function () {
           done(0);
-        },
-      );
+        });
     } catch (e) {
       setTimeout(function () {
         done(0);
