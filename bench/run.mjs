@@ -144,6 +144,7 @@ async function main() {
   const engine = readEngine();
   const machine = describeMachine();
   const budget = JSON.parse(readFileSync(join(dist, 'size.json'), 'utf8'));
+  const contents = readContents();
   const text = report({
     runs,
     rounds,
@@ -155,6 +156,7 @@ async function main() {
     engine,
     machine,
     budget,
+    contents,
     peers: PEERS,
     seconds: Math.round((Date.now() - started) / 1000),
   });
@@ -183,15 +185,16 @@ function digest(p) {
   };
 }
 
-/** Self time by where the code lives, from a CPU profile. */
+/** Self time by where the code lives and by function, from a CPU profile. */
 function breakdown(profile) {
   const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
   const kinds = {};
+  const functions = {};
   for (let i = 0; i < profile.samples.length; i++) {
     const node = byNode.get(profile.samples[i]);
     const { url, functionName } = node.callFrame;
     let kind;
-    if (url.startsWith('wasm://')) kind = 'wasm (the engine)';
+    if (url.startsWith('wasm://') || url.endsWith('.wasm')) kind = 'wasm (the engine)';
     else if (url.endsWith('/mf.js')) kind = 'wasm-bindgen glue (the crossings)';
     else if (url.endsWith('/microfunnel.js')) kind = 'loader';
     else if (url.includes('/product.html') || functionName === 'loop') kind = 'benchmark loop';
@@ -200,8 +203,27 @@ function breakdown(profile) {
     else if (!url) kind = `browser built-ins (DOM, JSON, RegExp)`;
     else kind = 'other';
     kinds[kind] = (kinds[kind] ?? 0) + (profile.timeDeltas[i] ?? 0);
+    const file = url.split('/').pop();
+    const { lineNumber, columnNumber } = node.callFrame;
+    const where = url ? `${file}:${lineNumber + 1}:${columnNumber + 1}` : 'built-in';
+    let key = `${functionName || '(anonymous)'} (${where})`;
+    // The loader is minified to one line: the start of the function's source names it.
+    if (file === 'microfunnel.js') key += ` ${loaderSource(lineNumber, columnNumber)}`;
+    functions[key] = (functions[key] ?? 0) + (profile.timeDeltas[i] ?? 0);
   }
-  return kinds;
+  const top = Object.entries(functions)
+    .filter(([name]) => !/^\((idle|program)\)/.test(name))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 12);
+  return { kinds, top };
+}
+
+let loaderLines = null;
+
+/** The first characters of the shipped loader's source at a profile frame's position. */
+function loaderSource(line, column) {
+  loaderLines ??= readFileSync(join(dist, 'microfunnel.js'), 'utf8').split('\n');
+  return (loaderLines[line] ?? '').slice(column, column + 70);
 }
 
 function readEngine() {
@@ -224,6 +246,47 @@ function readEngine() {
     result.soakError = `no soak results (${error.message})`;
   }
   return result;
+}
+
+/**
+ * The wasm's bytes by module and its largest functions, from `twiggy top` on a twin of the
+ * shipped module that keeps its names; `null` when twiggy was not run.
+ */
+function readContents() {
+  const file = process.env.MF_BENCH_TWIGGY;
+  if (!file) return null;
+  const items = JSON.parse(readFileSync(file, 'utf8'));
+  // The name subsections exist only in the twin.
+  const shipped = items.filter((item) => !/names?" subsection|custom section 'name'/.test(item.name));
+  const byPlace = {};
+  for (const item of shipped) {
+    const place = placeOf(item.name);
+    byPlace[place] = (byPlace[place] ?? 0) + item.shallow_size;
+  }
+  return {
+    total: shipped.reduce((n, item) => n + item.shallow_size, 0),
+    byPlace,
+    top: shipped.slice(0, 15).map((item) => ({ name: item.name, bytes: item.shallow_size })),
+  };
+}
+
+/**
+ * Where a symbol comes from: `microfunnel::<module>` for ours, the crate for the others,
+ * looking through `<T as Trait>` to T and dropping v0 mangling's `[hash]`. Generic code
+ * instantiated for our types (`core::ptr::drop_in_place<microfunnel::...>`) counts for `core`,
+ * and whatever wasm-opt inlined counts for the function it went into: a rough split.
+ */
+function placeOf(name) {
+  if (name.startsWith('data segment')) return 'data segments (string constants, tables)';
+  if (name.includes('section headers')) return 'section headers';
+  if (name.startsWith('import ')) return 'imports from the glue';
+  if (!name.includes('::')) return 'wasm-bindgen shims, exports and unnamed code';
+  const path = name.replace(/^<+/, '').replace(/\[[0-9a-f]+\]/g, '').split('::');
+  if (path[0] === 'microfunnel') return `microfunnel::${path[1]}`;
+  // `<u64 as core::fmt::Display>::fmt` belongs to the trait's crate; `<str>::find` to core.
+  const crate = path[0].split(' as ').pop().replace(/^[&*]*(dyn |mut )?/, '');
+  if (/^(str|char|\[u8\]|[iuf]\d+|usize|isize|bool)>?$/.test(crate)) return 'core';
+  return crate === '__rustc' ? 'std' : crate;
 }
 
 function describeMachine() {

@@ -118,6 +118,32 @@ export function report(r) {
   p('both are “gzip -9”, and neither is wrong.');
   p();
 
+  // What the wasm holds.
+  p('### What the wasm holds');
+  p();
+  if (!r.contents) {
+    p('Not listed: `twiggy` is not installed (`cargo install twiggy`, then run the benchmark again).');
+  } else {
+    const c = r.contents;
+    p('From `twiggy top` on a twin of `mf_bg.wasm` built with the same flags plus');
+    p('`--debuginfo`, which keeps function names; raw bytes before compression, the twin’s name');
+    p('section left out. Our code is grouped by module, the rest by crate. wasm-opt inlines');
+    p('aggressively, so whatever it inlined counts for the function it went into (config decoding');
+    p('for `start`, the engine’s hot path for `run`, both in `microfunnel::web`), and generic code');
+    p('instantiated for our types counts for `core` or `alloc`: a rough split.');
+    p();
+    p('| module or crate | raw B | share |');
+    p('| --- | ---: | ---: |');
+    for (const [place, bytes] of Object.entries(c.byPlace).sort((a, b) => b[1] - a[1])) {
+      p(`| ${place} | ${int(bytes)} | ${fix((bytes / c.total) * 100, 0)} % |`);
+    }
+    p();
+    p('| largest items | raw B |');
+    p('| --- | ---: |');
+    for (const item of c.top) p(`| \`${item.name.replace(/\|/g, '\\|').slice(0, 90)}\` | ${int(item.bytes)} |`);
+  }
+  p();
+
   // Start-up.
   p('## Start-up');
   p();
@@ -185,8 +211,14 @@ export function report(r) {
   p('listener runs synchronously inside that call, and microfunnel’s path from the DOM event to the');
   p('event in its send queue is entirely synchronous, so this is “DOM event to queued event”. The');
   p('page is cross-origin isolated, so `performance.now()` has its finest resolution (5 µs, with');
-  p('jitter): p50 and p99 are read from those ticks, and the mean from the loop’s total time is');
-  p('exact. “no tracker” is the cost of dispatching alone; peers run with their own configuration.');
+  p('jitter): p50 and p99 are read from those ticks. The events come in blocks of 10 with a 10 ms');
+  p('pause after each, in which timers fire and the collector’s answers arrive, as between a');
+  p('visitor’s inputs; the mean is the blocks’ total time over the events, which is exact. Work a');
+  p('tracker defers to a timer (posthog’s and Segment’s batching, microfunnel’s flush when the queue');
+  p('is not full) falls in the pauses and is not counted here; the journey above counts it.');
+  p('microfunnel sends a batch synchronously when the 20th event is queued, so its p99 includes');
+  p('that send. “no tracker” is the cost of dispatching alone; peers run with their own');
+  p('configuration.');
   p();
   p('| tracker | p50 (µs) | p99 (µs) | mean (µs) | mean over no tracker (µs) | mean, peer ÷ microfunnel (100×20) |');
   p('| --- | ---: | ---: | ---: | ---: | ---: |');
@@ -202,7 +234,8 @@ export function report(r) {
   }
   p();
   if (r.profile) {
-    const totalUs = Object.values(r.profile).reduce((a, b) => a + b, 0);
+    const kinds = r.profile.kinds;
+    const totalUs = Object.values(kinds).reduce((a, b) => a + b, 0);
     p('Where microfunnel’s time goes (100 triggers, 20 funnels), from one CPU profile of the same');
     p('loop sampled every 20 µs: self time by where the code lives. The wasm-bindgen glue is the');
     p('crossing itself (copying strings in and out, the import shims); browser built-ins are the');
@@ -210,8 +243,17 @@ export function report(r) {
     p();
     p('| where | self time (ms) | share |');
     p('| --- | ---: | ---: |');
-    for (const [kind, us] of Object.entries(r.profile).sort((a, b) => b[1] - a[1])) {
+    for (const [kind, us] of Object.entries(kinds).sort((a, b) => b[1] - a[1])) {
       p(`| ${kind} | ${fix(us / 1000)} | ${fix((us / totalUs) * 100, 0)} % |`);
+    }
+    p();
+    p('The functions with the most self time in that profile (wasm functions have no names in the');
+    p('shipped module and show as their index):');
+    p();
+    p('| function (file:line) | self time (ms) | share |');
+    p('| --- | ---: | ---: |');
+    for (const [name, us] of r.profile.top) {
+      p(`| \`${name.replace(/\|/g, '\\|')}\` | ${fix(us / 1000)} | ${fix((us / totalUs) * 100, 0)} % |`);
     }
     p();
   }
@@ -323,6 +365,61 @@ export function report(r) {
   }
   p(`| p99 per event under 50 µs (100 triggers, 20 funnels) | ${fix(p99, 0)} µs | ${missBy(p99, 50) === 'met' ? 'met' : `missed by ${fix(p99 - 50, 0)} µs`} |`);
   p(`| native engine above 1,000,000 observations per second | ${int(epsObs)} | ${epsObs > 1e6 ? 'met' : `missed: ${fix(1e6 / epsObs, 1)}× too slow`} |`);
+  p();
+
+  // Why.
+  p('## Why the goals are missed, and what would close them');
+  p();
+  const wasm = sizes.microfunnel.files.find((f) => f.name === 'mf_bg.wasm');
+  if (gz > 30000) {
+    p(`- **Bytes.** The wasm is ${int(wasm.gzip)} B of the ${int(gz)} B gzip (${fix((wasm.gzip / gz) * 100, 0)} %).`);
+    if (r.contents) {
+      const c = r.contents;
+      const big = c.top.filter((item) => /tracker::(start|run)::/.test(item.name));
+      const bigBytes = big.reduce((n, item) => n + item.bytes, 0);
+      const std = (c.byPlace.core ?? 0) + (c.byPlace.alloc ?? 0) + (c.byPlace.std ?? 0);
+      p(`  \`start\` and \`run\` hold ${int(bigBytes)} B raw (${fix((bigBytes / c.total) * 100, 0)} % of the wasm): wasm-opt`);
+      p('  inlined the config decoder (with its JSON-path messages) into `start` and the engine’s hot');
+      p(`  path into \`run\`. The standard library’s formatting and collections (\`core\`, \`alloc\`, \`std\`)`);
+      p(`  hold ${int(std)} B (${fix((std / c.total) * 100, 0)} %), and wasm-bindgen’s shims and exports ${int(c.byPlace['wasm-bindgen shims, exports and unnamed code'] ?? 0)} B.`);
+    }
+    p('  What would close it: validate the config when it is written and ship a compact form, so');
+    p('  the decoder and its messages leave the page; no `format!` on the paths the page runs, so');
+    p('  `core::fmt` goes; fewer exports with multiple return values (each has its own shim). Half');
+    p('  the bytes have to go, so no one of these is enough on its own.');
+  }
+  if (Number.isFinite(p99) && p99 >= 50) {
+    const k = r.profile?.kinds ?? {};
+    const all = Object.values(k).reduce((a, b) => a + b, 0);
+    const share = (name) => fix(((k[name] ?? 0) / all) * 100, 0);
+    const setItem = r.profile?.top.find(([name]) => name.startsWith('setItem '));
+    p(`- **Per event.** p99 is ${fix(p99, 0)} µs against 50 µs and p50 ${fix(med(samples['microfunnel-100x20'].perEvent.map((x) => x.p50)), 0)} µs. In the profile above the loader`);
+    p(`  takes ${share('loader')} % of the time${setItem ? ` and \`localStorage.setItem\` ${fix((setItem[1] / all) * 100, 0)} %` : ''}, the wasm ${share('wasm (the engine)')} %, the crossings`);
+    p(`  ${share('wasm-bindgen glue (the crossings)')} %. The slow events are the ones that send: every send and every answer`);
+    p('  reads, rewrites and stores the whole store of unanswered bodies (`pending` in');
+    p('  `www/src/loader.js`), and with 100 triggers a batch of 20 events is large. What would');
+    p('  close it: keep one `localStorage` key per body instead of one key for all of them, and');
+    p('  send from a timer rather than inside the event that fills the batch.');
+  }
+  const heavier = trackers.filter(
+    (name) => !name.startsWith('microfunnel') && samples[name].journey.length && j(name, 'scriptMs') - none.script < ourExtra,
+  );
+  if (heavier.length) {
+    p(`- **Main thread.** ${heavier.map(label).join(', ')} used less script time over the journey; see the`);
+    p('  capture table: each of them listens for less (no scroll depth, media or element clicks),');
+    p('  and microfunnel’s per-event costs above apply to every input it sees.');
+  }
+  if (engine.soak && Number.isFinite(epsObs) && epsObs <= 1e6) {
+    const per = engine.soak.per_observation;
+    p(`- **Native engine.** ${int(epsObs)} observations per second, with ${fix(per.allocations, 0)} allocations and`);
+    p(`  ${int(per.bytes_allocated)} B allocated per observation. From reading \`src/engine.rs\` (not measured one by one):`);
+    p('  every trigger of the observation’s kind writes a `format!`ted explanation (“did not fire:');
+    p('  …”) and finds its slot by comparing trigger ids, so a click costs dozens of strings with');
+    p('  100 triggers; every event clones the page and the segment; the state is written out again');
+    p('  after each change. What would close it: keep explanations as a reason code by trigger');
+    p('  index and write the text only when `explain()` asks, share the page and segment between');
+    p('  events, and write the state once per batch.');
+  }
   p();
 
   // Left out.
