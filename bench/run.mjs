@@ -199,7 +199,8 @@ function breakdown(profile) {
     else if (url.endsWith('/microfunnel.js')) kind = 'loader';
     else if (url.includes('/product.html') || functionName === 'loop') kind = 'benchmark loop';
     else if (functionName === '(garbage collector)') kind = 'garbage collector';
-    else if (functionName === '(idle)' || functionName === '(program)') kind = 'idle / other';
+    else if (functionName === '(idle)') kind = 'idle';
+    else if (functionName === '(program)') kind = 'browser, outside JavaScript (program)';
     else if (!url) kind = `browser built-ins (DOM, JSON, RegExp)`;
     else kind = 'other';
     kinds[kind] = (kinds[kind] ?? 0) + (profile.timeDeltas[i] ?? 0);
@@ -212,7 +213,7 @@ function breakdown(profile) {
     functions[key] = (functions[key] ?? 0) + (profile.timeDeltas[i] ?? 0);
   }
   const top = Object.entries(functions)
-    .filter(([name]) => !/^\((idle|program)\)/.test(name))
+    .filter(([name]) => !name.startsWith('(idle)'))
     .sort((a, b) => b[1] - a[1])
     .slice(0, 12);
   return { kinds, top };

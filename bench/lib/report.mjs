@@ -22,6 +22,9 @@ function ratio(peer, ours) {
 
 const med = (values) => summary(values).median;
 
+/** The profile's bucket for time the page was not running code. */
+const IDLE = 'idle';
+
 /** gzip and brotli totals over files. */
 function total(files) {
   return {
@@ -183,7 +186,10 @@ export function report(r) {
   p('(`Performance.getMetrics`, thread time), read before each page change and summed; “extra” is');
   p('the median over runs minus the no-tracker median. Long tasks are the `longtask` entries (over');
   p('50 ms). Interaction to next paint is the 98th percentile of interactions that took 16 ms or');
-  p('more (Event Timing reports no faster ones); “–” means none did.');
+  p('more (Event Timing reports no faster ones); “–” means none did. Task time includes the');
+  p('page’s own layout, paint and waiting on this shared machine and moves by hundreds of ms');
+  p('between runs (see the ranges), so a small or negative “extra task” is noise; script time');
+  p('is the steadier figure.');
   p();
   p('| tracker | script (ms) | extra script (ms) | task (ms) | extra task (ms) | long tasks (count / ms) | slow interactions | INP (ms) | extra script, peer ÷ microfunnel |');
   p('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
@@ -235,22 +241,26 @@ export function report(r) {
   p();
   if (r.profile) {
     const kinds = r.profile.kinds;
-    const totalUs = Object.values(kinds).reduce((a, b) => a + b, 0);
+    // The loop pauses between blocks, so the profile is partly idle: shares are of busy time.
+    const totalUs = Object.entries(kinds)
+      .filter(([kind]) => kind !== IDLE)
+      .reduce((a, [, b]) => a + b, 0);
     p('Where microfunnel’s time goes (100 triggers, 20 funnels), from one CPU profile of the same');
     p('loop sampled every 20 µs: self time by where the code lives. The wasm-bindgen glue is the');
     p('crossing itself (copying strings in and out, the import shims); browser built-ins are the');
     p('DOM reads the wasm asks for (`closest`, `matches`, attributes, text), JSON and RegExp.');
     p();
-    p('| where | self time (ms) | share |');
+    p('| where | self time (ms) | share of busy time |');
     p('| --- | ---: | ---: |');
     for (const [kind, us] of Object.entries(kinds).sort((a, b) => b[1] - a[1])) {
-      p(`| ${kind} | ${fix(us / 1000)} | ${fix((us / totalUs) * 100, 0)} % |`);
+      const share = kind === IDLE ? '' : `${fix((us / totalUs) * 100, 0)} %`;
+      p(`| ${kind} | ${fix(us / 1000)} | ${share} |`);
     }
     p();
     p('The functions with the most self time in that profile (wasm functions have no names in the');
     p('shipped module and show as their index):');
     p();
-    p('| function (file:line) | self time (ms) | share |');
+    p('| function (file:line:column) | self time (ms) | share of busy time |');
     p('| --- | ---: | ---: |');
     for (const [name, us] of r.profile.top) {
       p(`| \`${name.replace(/\|/g, '\\|')}\` | ${fix(us / 1000)} | ${fix((us / totalUs) * 100, 0)} % |`);
@@ -390,11 +400,13 @@ export function report(r) {
   }
   if (Number.isFinite(p99) && p99 >= 50) {
     const k = r.profile?.kinds ?? {};
-    const all = Object.values(k).reduce((a, b) => a + b, 0);
+    const all = Object.entries(k)
+      .filter(([kind]) => kind !== IDLE)
+      .reduce((a, [, b]) => a + b, 0);
     const share = (name) => fix(((k[name] ?? 0) / all) * 100, 0);
     const setItem = r.profile?.top.find(([name]) => name.startsWith('setItem '));
     p(`- **Per event.** p99 is ${fix(p99, 0)} µs against 50 µs and p50 ${fix(med(samples['microfunnel-100x20'].perEvent.map((x) => x.p50)), 0)} µs. In the profile above the loader`);
-    p(`  takes ${share('loader')} % of the time${setItem ? ` and \`localStorage.setItem\` ${fix((setItem[1] / all) * 100, 0)} %` : ''}, the wasm ${share('wasm (the engine)')} %, the crossings`);
+    p(`  takes ${share('loader')} % of the busy time${setItem ? ` and \`localStorage.setItem\` ${fix((setItem[1] / all) * 100, 0)} %` : ''}, the wasm ${share('wasm (the engine)')} %, the crossings`);
     p(`  ${share('wasm-bindgen glue (the crossings)')} %. The slow events are the ones that send: every send and every answer`);
     p('  reads, rewrites and stores the whole store of unanswered bodies (`pending` in');
     p('  `www/src/loader.js`), and with 100 triggers a batch of 20 events is large. What would');

@@ -36,11 +36,13 @@ struct Amount {
     criterion_secs: u32,
 }
 
-// Three journey rounds, not five: with five, the whole run took over 25 minutes on 2 cores.
+// Three journey rounds, not five: timed from the quick run, five would take the whole run past
+// 25 minutes on 2 cores.
 const FULL: Amount =
     Amount { runs: 5, rounds: 3, events: 10_000, soak: 1_000_000, criterion_secs: 15 };
 const QUICK: Amount = Amount { runs: 1, rounds: 1, events: 2_000, soak: 50_000, criterion_secs: 3 };
 
+/// Runs the benchmark with `args` (`[]` or `["--quick"]`) and writes `BENCHMARKS.md`.
 pub fn bench(repo: &Repo, args: &[&str]) -> Result<()> {
     let amount = match args {
         [] => FULL,
@@ -54,33 +56,8 @@ pub fn bench(repo: &Repo, args: &[&str]) -> Result<()> {
 
     let target = repo.target.join("bench");
     let contents = contents(repo, &config, &target)?;
-    let manifest = repo.root.join("bench/engine/Cargo.toml");
-    run(cargo()
-        .current_dir(&repo.root)
-        .env("CARGO_TARGET_DIR", &target)
-        .arg("bench")
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .args(["--bench", "engine", "--", "--sample-size", "30", "--warm-up-time", "2"])
-        .args(["--measurement-time", &amount.criterion_secs.to_string()]))?;
-
-    let soak = target.join("soak.json");
-    let output = cargo()
-        .current_dir(&repo.root)
-        .env("CARGO_TARGET_DIR", &target)
-        .arg("run")
-        .arg("--release")
-        .arg("--quiet")
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .args(["--bin", "soak", "--", &amount.soak.to_string()])
-        .output()
-        .context("failed to start the soak")?;
-    if !output.status.success() {
-        bail!("the soak failed: {}", String::from_utf8_lossy(&output.stderr));
-    }
-    fs::write(&soak, &output.stdout)
-        .with_context(|| format!("failed to write `{}`", soak.display()))?;
+    criterion(repo, &target, &amount)?;
+    let soak = soak(repo, &target, &amount)?;
 
     let criterion = target.join("criterion/engine/journey_100_triggers_20_funnels");
     run(Command::new("node")
@@ -93,6 +70,44 @@ pub fn bench(repo: &Repo, args: &[&str]) -> Result<()> {
         .arg("bench/run.mjs")
         .args(["--runs", &amount.runs.to_string(), "--rounds", &amount.rounds.to_string()])
         .args(["--events", &amount.events.to_string()]))
+}
+
+/// The engine's workspace, built into a target directory of its own under `target`.
+fn engine_cargo(repo: &Repo, target: &Path) -> Command {
+    let mut command = cargo();
+    command.current_dir(&repo.root).env("CARGO_TARGET_DIR", target);
+    command
+}
+
+fn engine_manifest(repo: &Repo) -> PathBuf {
+    repo.root.join("bench/engine/Cargo.toml")
+}
+
+/// Criterion's journey benchmark; it writes its samples under `target/criterion`.
+fn criterion(repo: &Repo, target: &Path, amount: &Amount) -> Result<()> {
+    run(engine_cargo(repo, target)
+        .arg("bench")
+        .arg("--manifest-path")
+        .arg(engine_manifest(repo))
+        .args(["--bench", "engine", "--", "--sample-size", "30", "--warm-up-time", "2"])
+        .args(["--measurement-time", &amount.criterion_secs.to_string()]))
+}
+
+/// The soak binary's JSON, written to `target/soak.json`, whose path is returned.
+fn soak(repo: &Repo, target: &Path, amount: &Amount) -> Result<PathBuf> {
+    let output = engine_cargo(repo, target)
+        .args(["run", "--release", "--quiet", "--manifest-path"])
+        .arg(engine_manifest(repo))
+        .args(["--bin", "soak", "--", &amount.soak.to_string()])
+        .output()
+        .context("failed to start the soak")?;
+    if !output.status.success() {
+        bail!("the soak failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let soak = target.join("soak.json");
+    fs::write(&soak, &output.stdout)
+        .with_context(|| format!("failed to write `{}`", soak.display()))?;
+    Ok(soak)
 }
 
 /// The shipped wasm's contents by function, from `twiggy top` as JSON, or `None` when twiggy
