@@ -338,6 +338,9 @@
     function go() {
       if (!beacon && (Date.now() < retryAt || navigator.onLine === false)) return held.push(go);
       try {
+        // The answer is read to its end before it counts: a keep-alive request holds its
+        // body's bytes of the page's 64 KB keep-alive quota until its response is consumed, and
+        // once unread answers fill it every later fetch fails at once.
         fetch(endpoint, {
           method: 'POST',
           body: body,
@@ -345,7 +348,10 @@
           headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
         }).then(
           function (response) {
-            done(response.status, response.headers.get('Retry-After'));
+            function end() {
+              done(response.status, response.headers.get('Retry-After'));
+            }
+            response.text().then(end, end);
           },
           function () {
             done(0);

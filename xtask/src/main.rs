@@ -3,6 +3,7 @@
 //! It shells out to the real tools (cargo, wasm-bindgen, npm's wasm-opt and esbuild, node) and
 //! installs the ones that are missing. Its settings live in `wasm-pack.toml`.
 
+mod bench;
 mod build;
 mod cmd;
 mod config;
@@ -29,7 +30,9 @@ commands:
   size    check www/dist/size.json against the budget in wasm-pack.toml
   demo    build, then serve the demo site with the collector (address: MF_LISTEN);
           `demo --simulate` first stores 5,000 simulated visitors for the reports
-  test    native tests, browser tests, build, size budget and end-to-end tests";
+  test    native tests, browser tests, build, size budget and end-to-end tests
+  bench   measure microfunnel beside its peers into BENCHMARKS.md (not part of `test`;
+          `bench --quick` for a short run)";
 
 fn main() -> ExitCode {
     match run() {
@@ -65,6 +68,7 @@ fn run() -> Result<()> {
         ["demo"] => demo::demo(&repo, false),
         ["demo", "--simulate"] => demo::demo(&repo, true),
         ["test"] => test::test(&repo),
+        ["bench", rest @ ..] => bench::bench(&repo, rest),
         [] | ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             Ok(())
