@@ -260,21 +260,37 @@
   // away first (a beacon nobody hears back from, a fetch cut short, a collector that is down)
   // leaves them here, and the next page sends them again: the collector ignores the event ids
   // it already has, so nothing is counted twice and nothing unanswered is lost.
-  var PENDING = 'microfunnel:pending';
+  // One key per body (`microfunnel:pending:<id>`), so that keeping or forgetting one never
+  // rewrites the others: one key for all of them, rewritten on every send and answer, cost
+  // milliseconds per event once it held a few large bodies (found by `cargo xtask bench`).
+  var PENDING = 'microfunnel:pending:';
   var tab = loadedAt.toString(36) + Math.random().toString(36).slice(2, 8);
 
-  function pending(change) {
+  // The ids of the pending bodies, oldest first (an id starts with the time it was sent).
+  function pendingIds() {
+    var ids = [];
     try {
-      var all = JSON.parse(localStorage.getItem(PENDING) || '{}');
-      if (!all || typeof all !== 'object') all = {};
-      var result = change(all);
-      var keys = Object.keys(all).sort();
-      while (keys.length > 20) delete all[keys.shift()];
-      localStorage.setItem(PENDING, JSON.stringify(all));
-      return result;
-    } catch (e) {
-      return null;
-    }
+      for (var i = 0; i < localStorage.length; i++) {
+        var key = localStorage.key(i);
+        if (key.indexOf(PENDING) === 0) ids.push(key.slice(PENDING.length));
+      }
+    } catch (e) {}
+    return ids.sort();
+  }
+
+  // Keeps a body, and at most the 20 newest.
+  function store(id, entry) {
+    try {
+      localStorage.setItem(PENDING + id, JSON.stringify(entry));
+    } catch (e) {}
+    var ids = pendingIds();
+    while (ids.length > 20) unstore(ids.shift());
+  }
+
+  function unstore(id) {
+    try {
+      localStorage.removeItem(PENDING + id);
+    } catch (e) {}
   }
 
   // After a failed request, requests wait: 1 s, doubling up to 30 s, jittered so that the pages
@@ -321,18 +337,12 @@
   // answer: the module queues the events of a failed batch again itself, so only a resent
   // body (`keep`) stays pending after an answer that says "try again".
   function post(id, endpoint, body, beacon, answer, keep) {
-    pending(function (all) {
-      all[id] = [endpoint, body];
-    });
+    store(id, [endpoint, body]);
     try {
       if (beacon && navigator.sendBeacon && navigator.sendBeacon(endpoint, body)) return true;
     } catch (e) {}
     function done(status, after) {
-      if (pace(status, after) || !keep) {
-        pending(function (all) {
-          delete all[id];
-        });
-      }
+      if (pace(status, after) || !keep) unstore(id);
       answer(status);
     }
     function go() {
@@ -384,18 +394,16 @@
 
   // What earlier pages left unanswered goes again; what fails again stays for the next page.
   function resendPending() {
-    var left = pending(function (all) {
-      var taken = {};
-      for (var id in all) taken[id] = all[id];
-      for (id in taken) delete all[id];
-      return taken;
-    });
-    for (var id in left || {}) {
-      var entry = left[id];
+    pendingIds().forEach(function (id) {
+      var entry = null;
+      try {
+        entry = JSON.parse(localStorage.getItem(PENDING + id));
+      } catch (e) {}
+      unstore(id);
       if (entry && typeof entry[1] === 'string') {
         post(id, String(entry[0]), entry[1], false, function () {}, true);
       }
-    }
+    });
   }
 
   var api = (w.microfunnel = {
