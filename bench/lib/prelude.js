@@ -12,13 +12,17 @@
       if (!b.readyAt) b.readyAt = performance.now();
     },
   });
-  // microfunnel has no ready callback: its loader reads its pending-bodies key right after the
-  // module's start() has returned, which is the moment it is ready.
-  var getItem = Storage.prototype.getItem;
-  Storage.prototype.getItem = function (key) {
-    if (key === 'microfunnel:pending') b.ready();
-    return getItem.call(this, key);
-  };
+  // microfunnel has no ready callback: its loader lists the storage's keys (for the bodies an
+  // earlier page left pending) right after the module's start() has returned, which is the
+  // moment it is ready; nothing of it reads `localStorage.length` before.
+  var length = Object.getOwnPropertyDescriptor(Storage.prototype, 'length');
+  Object.defineProperty(Storage.prototype, 'length', {
+    configurable: true,
+    get: function () {
+      if (window.microfunnel) b.ready();
+      return length.get.call(this);
+    },
+  });
   function timed(original) {
     return function () {
       var started = performance.now();
