@@ -407,11 +407,13 @@ export function report(r) {
     const setItem = r.profile?.top.find(([name]) => name.startsWith('setItem '));
     p(`- **Per event.** p99 is ${fix(p99, 0)} µs against 50 µs and p50 ${fix(med(samples['microfunnel-100x20'].perEvent.map((x) => x.p50)), 0)} µs. In the profile above the loader`);
     p(`  takes ${share('loader')} % of the busy time${setItem ? ` and \`localStorage.setItem\` ${fix((setItem[1] / all) * 100, 0)} %` : ''}, the wasm ${share('wasm (the engine)')} %, the crossings`);
-    p(`  ${share('wasm-bindgen glue (the crossings)')} %. The slow events are the ones that send: every send and every answer`);
-    p('  reads, rewrites and stores the whole store of unanswered bodies (`pending` in');
-    p('  `www/src/loader.js`), and with 100 triggers a batch of 20 events is large. What would');
-    p('  close it: keep one `localStorage` key per body instead of one key for all of them, and');
-    p('  send from a timer rather than inside the event that fills the batch.');
+    p(`  ${share('wasm-bindgen glue (the crossings)')} %. The slow events are the ones that send (a`);
+    p('  batch of 20 events with 100 triggers is large; its body is stored before it goes, and');
+    p('  `fetch` itself costs) and, on every event, the save of the tracker\'s state to');
+    p('  `localStorage`. What would close it: send from a timer rather than inside the event that');
+    p('  fills the batch, and save the state on page hide and at most once a second rather than');
+    p('  after every observation. (The store of unanswered bodies is one key per body since the');
+    p('  run of 2026-12-04; before, every send rewrote all of them.)');
   }
   const heavier = trackers.filter(
     (name) => !name.startsWith('microfunnel') && samples[name].journey.length && j(name, 'scriptMs') - none.script < ourExtra,
