@@ -221,4 +221,23 @@ describe('consent', () => {
     assert.deepEqual(errors.pageErrors, []);
     await context.close();
   });
+
+  it('never sends what was waiting to be sent when consent is revoked', async () => {
+    const { context, page, errors } = await open('default=granted');
+    await waitForEvents(site.base, (all) => eventsNamed(all, 'page_view').length === 1, {
+      what: 'the page view',
+    });
+    // Offline, the clicks' batch is held in the page; then consent goes, then the network
+    // comes back.
+    await context.setOffline(true);
+    await click(page, 2);
+    await page.evaluate(() => window.gtag('consent', 'update', { analytics_storage: 'denied' }));
+    await context.setOffline(false);
+    await sleep(2_000);
+    const stored = await waitForQuiet(site.base);
+    assert.equal(eventsNamed(stored, 'click_cta').length, 0, describeEvents(stored));
+    assert.deepEqual((await traces(page)).keys, [], 'nothing left pending either');
+    assert.deepEqual(errors.pageErrors, []);
+    await context.close();
+  });
 });

@@ -346,6 +346,8 @@
       answer(status);
     }
     function go() {
+      // Consent revoked while this request waited: it never goes.
+      if (!consented()) return;
       if (!beacon && (Date.now() < retryAt || navigator.onLine === false)) return held.push(go);
       try {
         // The answer is read to its end before it counts: a keep-alive request holds its
