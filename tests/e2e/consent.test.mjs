@@ -240,4 +240,46 @@ describe('consent', () => {
     assert.deepEqual(errors.pageErrors, []);
     await context.close();
   });
+
+  it('redacts an address right after a newline without breaking the batch', async () => {
+    const { context, page, errors } = await open('default=granted');
+    await page.evaluate(() =>
+      window.dataLayer.push({ event: 'note', text: 'line\njo@shop.example\u2028x@y.io\tend' }),
+    );
+    const stored = await waitForEvents(site.base, (all) => eventsNamed(all, 'note').length === 1, {
+      what: 'the note',
+    });
+    assert.equal(eventsNamed(stored, 'note')[0].params.text, 'line\n[email]\u2028[email]\tend');
+    assert.deepEqual(errors.pageErrors, []);
+    await context.close();
+  });
+
+  it('throws nothing into the page for a consent call it does not understand', async () => {
+    const { context, page, errors } = await open('default=granted');
+    const answers = await page.evaluate(() => {
+      const odd = new Proxy({}, { get: () => { throw new Error('hostile'); } });
+      return [
+        window.microfunnel.consent(Symbol('x')),
+        window.microfunnel.consent('update', odd),
+        window.microfunnel.consent('update', null),
+        window.microfunnel.consent('update', { analytics_storage: 'maybe' }),
+      ];
+    });
+    assert.deepEqual(answers, ['granted', 'granted', 'granted', 'granted']);
+    assert.deepEqual(errors.pageErrors, []);
+    await context.close();
+  });
+
+  it('forgets an earlier grant when revoked before the tracker has started', async () => {
+    const { context, page } = await open('default=granted');
+    await waitForEvents(site.base, (all) => eventsNamed(all, 'page_view').length === 1, {
+      what: 'the first page view',
+    });
+    assert.ok((await traces(page)).keys.length > 0, 'stored while granted');
+    // The next page revokes before the module can start (it waits for an update).
+    await page.goto(`${site.base}/fixtures/consent.html?default=granted&wait=5000`);
+    await page.evaluate(() => window.gtag('consent', 'update', { analytics_storage: 'denied' }));
+    assert.deepEqual((await traces(page)).keys, [], 'what the earlier page stored is removed');
+    await context.close();
+  });
 });

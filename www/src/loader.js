@@ -108,23 +108,31 @@
   }
 
   function consent(command, value) {
-    var state = value && value.analytics_storage;
-    if (/^(default|update)$/.test(command) && /^(granted|denied)$/.test(state)) {
+    try {
+      var state = value.analytics_storage;
+      if (!/^(default|update)$/.test(command) || !/^(granted|denied)$/.test(state)) throw 0;
       given[command] = state;
       decide();
-    } else if (command) {
-      warn('consent(' + JSON.stringify([command, value]) + ') is not understood');
+    } catch (e) {
+      // `consent()` alone only asks for the state.
+      if (command) warn('consent: expected ("default" or "update", { analytics_storage })');
     }
     return consented() ? 'granted' : 'denied';
   }
 
   function decide() {
     if (consented()) {
-      if (starting && (waited || given.update)) starting = starting();
+      var start = starting;
+      if (start && (waited || given.update)) {
+        starting = null;
+        start();
+      }
       return;
     }
     early = [];
-    if (!wasm) return;
+    // Denied by default on a page that has not started: earlier pages' grant stands in storage
+    // until an explicit revocation.
+    if (!wasm && given.update !== 'denied') return;
     try {
       for (var i = localStorage.length; i--; ) {
         var key = localStorage.key(i);
@@ -356,14 +364,23 @@
         fetch(endpoint, {
           method: 'POST',
           body: body,
+          // A text body is sent as `text/plain;charset=UTF-8`, a simple request: no preflight.
           keepalive: true,
-          headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
         }).then(
           function (response) {
+            // A page's own `fetch` may resolve to anything: whatever it is, `done` runs once.
             function end() {
-              done(response.status, response.headers.get('Retry-After'));
+              var after = null;
+              try {
+                after = response.headers.get('Retry-After');
+              } catch (e) {}
+              done(response.status | 0, after);
             }
-            response.text().then(end, end);
+            try {
+              response.text().then(end, end);
+            } catch (e) {
+              done(0);
+            }
           },
           function () {
             done(0);
@@ -384,10 +401,14 @@
   function transmit(endpoint, body, beacon, batch) {
     if (!consented()) return false;
     // E-mail addresses (`jo@shop.example`, `jo%40shop.example` in a URL) never leave the page,
-    // wherever they were: a URL, a title, a click text, a data-layer value. No match can span
-    // a quote or a backslash, so the JSON stays whole; matches start only where a run of
-    // address characters starts, so that a long run without one costs linear time.
-    body = body.replace(/(?<![\w.%+-])[\w.%+-]+(@|%40)[a-z\d-]+(\.[a-z\d-]+)+/gi, '[email]');
+    // wherever they were: a URL, a title, a click text, a data-layer value. A match starts only
+    // where a run of address characters starts (so a long run costs linear time), and never
+    // on the letter of a JSON escape such as `\n` (so the JSON stays whole); it holds no quote
+    // and no backslash.
+    body = body.replace(
+      /(?<=^|[^\w.%+\\-]|\\[nrtbf"\\/]|\\u[\da-f]{4})[\w.%+-]+(@|%40)[a-z\d-]+(\.[a-z\d-]+)+/gi,
+      '[email]',
+    );
     // Keys start with the time, so that sorting them puts the oldest first.
     return post(Date.now() + '.' + tab + '.' + batch, endpoint, body, beacon, function (status) {
       call('delivered', [batch, status]);
@@ -459,7 +480,7 @@
     },
     /** Forgets every funnel's progress. */
     reset: function () {
-      call('reset');
+      if (consented()) call('reset');
       applyClasses();
     },
   });
