@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { afterEach, after, before, beforeEach, describe, it } from 'node:test';
 
 import {
+  assertNoneTwice,
   assertTrackerBuilt,
   describeEvents,
   eventsNamed,
@@ -194,8 +195,7 @@ describe('consent', () => {
     const settled = await waitForQuiet(site.base);
     assert.equal(eventsNamed(settled, 'click_cta').length, 3, describeEvents(settled));
     assert.equal(eventsNamed(settled, 'page_view').length, 1, describeEvents(settled));
-    const ids = settled.map((event) => event.id);
-    assert.equal(new Set(ids).size, ids.length, 'no event stored twice');
+    assertNoneTwice(settled);
     assert.ok(stored.length > 0);
     assert.deepEqual(errors.pageErrors, []);
     await context.close();

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import {
+  assertNoneTwice,
   assertTrackerBuilt,
   describeEvents,
   eventsNamed,
@@ -93,8 +94,7 @@ describe('a collector that is down as the page unloads', () => {
 
     assert.equal(eventsNamed(settled, 'click_cta').length, 2, describeEvents(settled));
     assert.equal(eventsNamed(settled, 'page_view').length, 2, describeEvents(settled));
-    const ids = settled.map((event) => event.id);
-    assert.equal(new Set(ids).size, ids.length, 'no event stored twice');
+    assertNoneTwice(settled);
     assert.ok(events.length > 0);
     assert.deepEqual(errors.pageErrors, []);
   });
@@ -130,8 +130,7 @@ describe('a collector that is down as the page unloads', () => {
     await context.close();
     assert.equal(eventsNamed(settled, 'click_cta').length, 10, describeEvents(settled));
     assert.equal(eventsNamed(settled, 'page_view').length, 1, describeEvents(settled));
-    const ids = settled.map((event) => event.id);
-    assert.equal(new Set(ids).size, ids.length, 'no event stored twice');
+    assertNoneTwice(settled);
     assert.deepEqual(errors.pageErrors, []);
   });
   it('loses no event when 30 events of 3 KB are queued and the page leaves in 400 ms', async () => {
@@ -174,8 +173,7 @@ describe('a collector that is down as the page unloads', () => {
       Array.from({ length: 30 }, (_, n) => n),
     );
     assert.equal(eventsNamed(settled, 'page_view').length, 2, describeEvents(settled));
-    const ids = settled.map((event) => event.id);
-    assert.equal(new Set(ids).size, ids.length, 'no event stored twice');
+    assertNoneTwice(settled);
     assert.deepEqual(errors.pageErrors, []);
   });
 

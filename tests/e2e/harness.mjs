@@ -7,6 +7,7 @@
 //   MF_CHROMIUM   the Chromium to drive (default: /usr/bin/chromium)
 //   MF_ROOT       the repository root (default: two folders above this file)
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -210,4 +211,10 @@ export function describeEvents(events) {
 /** Events called `name`, optionally only those sent from the page at `path`. */
 export function eventsNamed(events, name, path) {
   return events.filter((event) => event.name === name && (!path || event.page?.path === path));
+}
+
+/** Fails when the collector stored any event id twice. */
+export function assertNoneTwice(events) {
+  const ids = events.map((event) => event.id);
+  assert.equal(new Set(ids).size, ids.length, 'no event stored twice');
 }

@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 
 import {
+  assertNoneTwice,
   assertTrackerBuilt,
   describeEvents,
   eventsNamed,
@@ -130,8 +131,7 @@ describe('a collector that fails, throttles, or cannot be reached', () => {
     const stored = await waitForQuiet(remote.base);
     assert.equal(eventsNamed(stored, 'click_cta').length, clicks, describeEvents(stored));
     assert.equal(eventsNamed(stored, 'page_view').length, 1, describeEvents(stored));
-    const ids = stored.map((event) => event.id);
-    assert.equal(new Set(ids).size, ids.length, 'no event stored twice');
+    assertNoneTwice(stored);
   }
 
   it('backs off while the collector answers 500, then delivers each event once', async () => {
