@@ -119,6 +119,9 @@ pub enum TriggerKind {
     FormSubmit,
     /// A data-layer push whose `event` equals this name.
     DataLayer { name: String },
+    /// A URL change without a page load (`pushState`, `replaceState`, `popstate`,
+    /// `hashchange`).
+    HistoryChange,
 }
 
 /// How a funnel may be entered.
@@ -486,6 +489,7 @@ impl Decoder<'_> {
             "page_view" => TriggerKind::PageView,
             "click" => TriggerKind::Click,
             "form_submit" => TriggerKind::FormSubmit,
+            "history_change" => TriggerKind::HistoryChange,
             "scroll" => TriggerKind::Scroll {
                 percent: self.percents(value, path, "percent", &[25.0, 50.0, 75.0, 90.0])?,
             },
@@ -507,7 +511,8 @@ impl Decoder<'_> {
                 TriggerKind::DataLayer { name }
             }
             other => {
-                let known = "page_view, click, scroll, video, download, form_submit, data_layer";
+                let known = "page_view, click, scroll, video, download, form_submit, data_layer, \
+                             history_change";
                 self.error(
                     &join(path, "on"),
                     format!("unknown trigger type `{other}`; known: {known}"),

@@ -137,6 +137,16 @@ impl Engine {
     /// Handles one observation at `now` (milliseconds since the epoch) and returns the events
     /// it produced, each followed by the funnel events it caused.
     pub fn observe(&mut self, observation: &Observation<'_>, now: f64) -> Vec<Event> {
+        if let Observation::Route { new_url, title, page_view, .. } = *observation {
+            if new_url == self.page.url {
+                return Vec::new();
+            }
+            // The new page's referrer is the page the visitor came from, as for a real load.
+            self.page = Page::new(new_url, title, &self.page.url);
+            if page_view {
+                self.memory.new_page();
+            }
+        }
         self.touch_session(now);
         // Attempts that ended since the last observation are reported now, whether or not this
         // observation makes an event of its own.

@@ -24,6 +24,12 @@ pub enum Observation<'a> {
     Submit { form: &'a dyn Element },
     /// An object was pushed to the data layer (or through `microfunnel.push`).
     DataLayer { push: &'a Value },
+    /// The URL changed without a page load: `source` is `pushState`, `replaceState`,
+    /// `popstate` or `hashchange`, `title` the document's title after it. `page_view` is
+    /// whether it is a new (virtual) page: the URL changed other than in its fragment, or the
+    /// fragment is a route (`#/cart`, `#!/cart`) rather than an anchor (`#reviews`); the loader
+    /// decides, in one regex.
+    Route { old_url: &'a str, new_url: &'a str, title: &'a str, source: &'a str, page_view: bool },
 }
 
 /// A media element's state at a media event.
@@ -80,6 +86,11 @@ struct MediaMemory {
 }
 
 impl PageMemory {
+    /// Forgets what is once per page, for a new (virtual) page. Media playbacks go on.
+    pub fn new_page(&mut self) {
+        self.scroll.clear();
+    }
+
     fn mark_scroll(&mut self, trigger: usize, percent: f64) {
         self.scroll.push((trigger, percent));
     }
@@ -119,8 +130,18 @@ pub fn recognise<'a>(
     memory: &mut PageMemory,
 ) -> Recognised<'a> {
     match (&trigger.kind, observation) {
-        (TriggerKind::PageView, Observation::PageView) => {
+        (TriggerKind::PageView, Observation::PageView)
+        | (TriggerKind::PageView, Observation::Route { page_view: true, .. }) => {
             Recognised::Yes(vec![candidate(trigger, "page_view", Value::obj(), Value::obj(), None)])
+        }
+        (TriggerKind::HistoryChange, Observation::Route { old_url, new_url, source, .. }) => {
+            // Conditions read these as `params.old_url`, `params.new_url`, `params.source`.
+            let params = obj(vec![
+                ("old_url", (*old_url).into()),
+                ("new_url", (*new_url).into()),
+                ("source", (*source).into()),
+            ]);
+            Recognised::Yes(vec![candidate(trigger, "history_change", Value::obj(), params, None)])
         }
         (TriggerKind::Click, Observation::Click { target }) => click(trigger, *target),
         (

@@ -436,3 +436,82 @@ fn an_abandonment_is_reported_at_the_next_observation_even_without_a_page_view_t
     assert_eq!(names(&out), ["funnel_abandon"]);
     assert_eq!(param(&out[0], "reason"), &Value::from("window"));
 }
+
+fn route<'a>(old: &'a str, new: &'a str, source: &'a str, page_view: bool) -> Observation<'a> {
+    Observation::Route { old_url: old, new_url: new, title: "Route", source, page_view }
+}
+
+const SPA: &str = r#"{
+  "site": "spa",
+  "triggers": [
+    { "id": "pv", "on": "page_view" },
+    { "id": "routes", "on": "history_change",
+      "unless": [{ "var": "params.source", "op": "equals", "value": "replaceState" }] },
+    { "id": "read", "on": "scroll", "percent": [50] },
+    { "id": "pricing", "on": "click", "event": "pricing_click",
+      "when": [{ "var": "page.path", "op": "equals", "value": "/pricing" }] }
+  ]
+}"#;
+
+#[test]
+fn a_route_change_is_one_virtual_page_view_of_the_new_path_with_the_old_page_as_referrer() {
+    let mut e = engine_on(SPA, "http://app.test/", None);
+    e.observe(&Observation::PageView, T0);
+    let out = e.observe(
+        &route("http://app.test/", "http://app.test/pricing?x=1", "pushState", true),
+        T0 + 1.0,
+    );
+    assert_eq!(names(&out), ["page_view", "history_change"]);
+    assert_eq!(out[0].page.path, "/pricing");
+    assert_eq!(out[0].page.url, "http://app.test/pricing?x=1");
+    assert_eq!(out[0].page.referrer, "http://app.test/");
+    assert_eq!(out[0].page.title, "Route");
+    assert_eq!(param(&out[1], "old_url"), &Value::from("http://app.test/"));
+    assert_eq!(param(&out[1], "new_url"), &Value::from("http://app.test/pricing?x=1"));
+    assert_eq!(param(&out[1], "source"), &Value::from("pushState"));
+
+    // Later events carry the new page, and conditions read it.
+    let button = FakeElement::new("button").text("Buy");
+    let click = e.observe(&Observation::Click { target: &button }, T0 + 2.0);
+    assert_eq!(names(&click), ["pricing_click"]);
+    assert_eq!(click[0].page.path, "/pricing");
+
+    // The same URL again (a router's replaceState of its state only) is nothing at all.
+    let same = route("http://app.test/", "http://app.test/pricing?x=1", "replaceState", true);
+    assert!(e.observe(&same, T0 + 3.0).is_empty());
+}
+
+#[test]
+fn an_anchor_in_the_page_is_a_history_change_but_not_a_page_view() {
+    let mut e = engine_on(SPA, "http://app.test/docs", None);
+    e.observe(&Observation::PageView, T0);
+    let out = e.observe(
+        &route("http://app.test/docs", "http://app.test/docs#faq", "hashchange", false),
+        T0 + 1.0,
+    );
+    assert_eq!(names(&out), ["history_change"]);
+    assert_eq!(out[0].page.path, "/docs");
+    // The trigger's `unless` reads the history params: a replaceState that moves the URL still
+    // makes a page view, but this trigger leaves it out.
+    let out = e.observe(
+        &route("http://app.test/docs#faq", "http://app.test/blog", "replaceState", true),
+        T0 + 2.0,
+    );
+    assert_eq!(names(&out), ["page_view"]);
+}
+
+#[test]
+fn scroll_thresholds_start_again_on_each_virtual_page_but_not_on_an_anchor() {
+    let mut e = engine_on(SPA, "http://app.test/", None);
+    assert_eq!(names(&e.observe(&Observation::Scroll { percent: 60.0 }, T0)), ["scroll_depth"]);
+    e.observe(&route("http://app.test/", "http://app.test/#top", "hashchange", false), T0 + 1.0);
+    assert!(e.observe(&Observation::Scroll { percent: 70.0 }, T0 + 2.0).is_empty());
+    e.observe(
+        &route("http://app.test/#top", "http://app.test/#/cart", "hashchange", true),
+        T0 + 3.0,
+    );
+    assert_eq!(
+        names(&e.observe(&Observation::Scroll { percent: 70.0 }, T0 + 4.0)),
+        ["scroll_depth"]
+    );
+}

@@ -199,6 +199,8 @@ fn load_config(text: &str) -> Option<Config> {
 /// - `"scroll"`: how far down the page the bottom of the viewport is, in percent;
 /// - `"play"`, `"timeupdate"`, `"ended"`: `[element, current_time, duration, source]`;
 /// - `"push"`: an object pushed to the data layer or through `microfunnel.push`;
+/// - `"route"`: `[url, title, source, page_view, old_url]` after a URL change without a page
+///   load;
 /// - `"hide"`: the page is hidden or unloading; `"show"`: it came back from the
 ///   back/forward cache, where another page may have moved the shared state on.
 #[wasm_bindgen]
@@ -226,6 +228,20 @@ pub fn handle(kind: &str, payload: JsValue, time: f64) {
             if push.as_obj().is_some() {
                 run(&Observation::DataLayer { push: &push }, time);
             }
+        }
+        "route" => {
+            let fields: js_sys::Array = payload.unchecked_into();
+            let text = |i| fields.get(i).as_string().unwrap_or_default();
+            let (new_url, title, source, old_url) = (text(0), text(1), text(2), text(4));
+            let page_view = fields.get(3).is_truthy();
+            let route = Observation::Route {
+                old_url: &old_url,
+                new_url: &new_url,
+                title: &title,
+                source: &source,
+                page_view,
+            };
+            run(&route, time);
         }
         "hide" => send(true),
         "show" => {

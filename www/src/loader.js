@@ -12,6 +12,9 @@
   if (existing && existing.version) return;
 
   var loadedAt = Date.now();
+  // The page view is of the URL the page loaded at; route changes made while the module loads
+  // are buffered and follow it in order.
+  var landing = location.href;
   var script = d.currentScript;
   var base = script ? script.src.replace(/[^/?#]*([?#].*)?$/, '') : '/dist/';
   var early = [];
@@ -169,6 +172,7 @@
     var type = event.type;
     var target = event.target;
     if (type === 'click' || type === 'submit') return handle(type, target);
+    if (type === 'popstate' || type === 'hashchange') return routed(type);
     if (!wasm) return;
     if (type === 'scroll') {
       var percent = scrollPercent();
@@ -187,7 +191,7 @@
   'click submit play timeupdate ended visibilitychange'.split(' ').forEach(function (type) {
     d.addEventListener(type, onEvent, options);
   });
-  'scroll pagehide pageshow'.split(' ').forEach(function (type) {
+  'scroll pagehide pageshow popstate hashchange'.split(' ').forEach(function (type) {
     w.addEventListener(type, onEvent, options);
   });
 
@@ -206,6 +210,38 @@
   } catch (e) {
     warn('the data layer cannot be observed', e);
   }
+
+  // Route changes without a page load. The URL is compared once the task that changed it ends,
+  // so that a router's `pushState` followed by its own `replaceState` is one change, and a
+  // `pushState` to the same URL is none. The page's own calls behave as before: ours runs after
+  // theirs and an exception of theirs reaches them unchanged.
+  // A new URL is a new (virtual) page unless only its fragment changed and that fragment is an
+  // anchor (`#reviews`), not a route (`#/cart`, `#!/cart`).
+  var url = landing;
+  var routing = 0;
+  function page(href) {
+    return href.replace(/#(?![/!]).*/, '');
+  }
+  function routed(source) {
+    routing =
+      routing ||
+      setTimeout(function () {
+        var old = url;
+        routing = 0;
+        url = location.href;
+        if (url !== old) handle('route', [url, d.title, source, page(url) !== page(old), old]);
+      });
+  }
+  try {
+    ['pushState', 'replaceState'].forEach(function (name) {
+      var original = history[name];
+      history[name] = function () {
+        var result = original.apply(this, arguments);
+        routed(name);
+        return result;
+      };
+    });
+  } catch (e) {}
 
   // `<html>` classes per funnel that asks for them: `mf-checkout-step-2`, `mf-checkout-complete`.
   function applyClasses() {
@@ -517,7 +553,7 @@
             wasm = module;
             var queued = early;
             early = [];
-            var page = [location.href, d.title, d.referrer, navigator.userAgent];
+            var page = [landing, d.title, d.referrer, navigator.userAgent];
             try {
               page.push(!!localStorage.getItem(DEBUG_KEY));
             } catch (e) {}
