@@ -2,7 +2,9 @@
 //!
 //! 1. cargo compiles the tracker to wasm32;
 //! 2. wasm-bindgen writes the JS glue and the module it loads;
-//! 3. wasm-opt (npm binaryen; Debian's is too old for this wasm) shrinks that module in place;
+//! 3. the module's imports get one- or two-letter names, in the module and in the glue (see
+//!    [`shorten_imports`]), and wasm-opt (npm binaryen; Debian's is too old for this wasm)
+//!    shrinks the module in place;
 //! 4. esbuild bundles the loader and minifies the glue;
 //! 5. every shipped file is measured into `size.json`.
 
@@ -32,6 +34,7 @@ pub fn build(repo: &Repo, config: &Config) -> Result<Report> {
 
     compile(repo)?;
     bindgen(repo, config)?;
+    shorten_imports(config)?;
     optimize(repo, config)?;
     bundle(repo, config)?;
     copy_schema(repo, &out_dir)?;
@@ -65,6 +68,57 @@ fn bindgen(repo: &Repo, config: &Config) -> Result<()> {
         .args(&settings.flags)
         .arg(repo.relative(&wasm)))
     .context("wasm-bindgen failed: `cargo xtask setup` installs the version in Cargo.lock")
+}
+
+/// Renames every import of the module to a short name, in the module and in the glue alike.
+///
+/// wasm-bindgen names each import after what it calls plus a 16-digit hash
+/// (`__wbg_getItem_1b0c3d5e7f9a2b4c`), and every name is shipped twice, in the wasm import
+/// section and as a key of the glue's import object. The hashes are random, so gzip cannot
+/// shrink them: the 53 names cost about 1 KB of the gzip budget. The glue is the only reader of
+/// those names, so they can be anything both sides agree on.
+fn shorten_imports(config: &Config) -> Result<()> {
+    let out_dir = Path::new(&config.wasm_bindgen.out_dir);
+    let wasm_path = out_dir.join(config.wasm_name());
+    let glue_path = out_dir.join(config.glue_name());
+    let mut module = walrus::Module::from_file(&wasm_path)
+        .with_context(|| format!("failed to read `{}`", wasm_path.display()))?;
+    let mut glue = fs::read_to_string(&glue_path)
+        .with_context(|| format!("failed to read `{}`", glue_path.display()))?;
+
+    for (index, import) in module.imports.iter_mut().enumerate() {
+        let short = short_name(index);
+        let key = format!("{}:", import.name);
+        // Each name is a key of the glue's import object exactly once; anything else means the
+        // glue's shape changed, and renaming blindly could break it.
+        if glue.matches(&key).count() != 1 {
+            anyhow::bail!("the glue does not have exactly one `{key}`: cannot rename imports");
+        }
+        glue = glue.replacen(&key, &format!("{short}:"), 1);
+        import.name = short;
+    }
+
+    module
+        .emit_wasm_file(&wasm_path)
+        .with_context(|| format!("failed to write `{}`", wasm_path.display()))?;
+    fs::write(&glue_path, glue)
+        .with_context(|| format!("failed to write `{}`", glue_path.display()))
+}
+
+/// `a`..`z`, `A`..`Z`, then `aa`, `ab`, ...: valid JS identifiers, none a reserved word.
+fn short_name(mut index: usize) -> String {
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut name = Vec::new();
+    loop {
+        name.push(LETTERS[index % LETTERS.len()]);
+        index /= LETTERS.len();
+        if index == 0 {
+            break;
+        }
+        index -= 1;
+    }
+    name.reverse();
+    String::from_utf8(name).expect("letters are ASCII")
 }
 
 fn optimize(repo: &Repo, config: &Config) -> Result<()> {
