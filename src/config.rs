@@ -122,6 +122,21 @@ pub enum TriggerKind {
     /// A URL change without a page load (`pushState`, `replaceState`, `popstate`,
     /// `hashchange`).
     HistoryChange,
+    /// An element matching the trigger's selector has been at least `percent` visible for
+    /// `min_ms` without a break. The loader watches (IntersectionObserver, and a
+    /// MutationObserver for elements added later); the engine applies `fire`.
+    Visibility { percent: f64, min_ms: f64, fire: Fire },
+}
+
+/// How often a visibility trigger fires.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fire {
+    /// Once per page (a virtual page view is a new page), whichever element.
+    OncePerPage,
+    /// Once per element per page.
+    OncePerElement,
+    /// Each time an element comes into view again.
+    EveryTime,
 }
 
 /// How a funnel may be entered.
@@ -453,6 +468,7 @@ impl Decoder<'_> {
             Some("video") => &["progress_percent"],
             Some("download") => &["extensions", "download_attribute"],
             Some("data_layer") => &["name"],
+            Some("visibility") => &["percent", "min_duration", "fire"],
             _ => &[],
         };
         let mut keys = vec!["id", "on", "event", "selector", "params", "when", "unless"];
@@ -490,6 +506,7 @@ impl Decoder<'_> {
             "click" => TriggerKind::Click,
             "form_submit" => TriggerKind::FormSubmit,
             "history_change" => TriggerKind::HistoryChange,
+            "visibility" => self.visibility(value, path)?,
             "scroll" => TriggerKind::Scroll {
                 percent: self.percents(value, path, "percent", &[25.0, 50.0, 75.0, 90.0])?,
             },
@@ -512,7 +529,7 @@ impl Decoder<'_> {
             }
             other => {
                 let known = "page_view, click, scroll, video, download, form_submit, data_layer, \
-                             history_change";
+                             history_change, visibility";
                 self.error(
                     &join(path, "on"),
                     format!("unknown trigger type `{other}`; known: {known}"),
@@ -521,6 +538,29 @@ impl Decoder<'_> {
             }
         };
         Some(kind)
+    }
+
+    fn visibility(&mut self, value: &Value, path: &str) -> Option<TriggerKind> {
+        if value.get("selector").is_none() {
+            self.error(path, "`selector` is required".into());
+            return None;
+        }
+        let mut kind = (50.0, 0.0, Fire::OncePerPage);
+        if let Some(v) = value.get("percent") {
+            kind.0 = self.number(v, &join(path, "percent"), 1.0, 100.0)?;
+        }
+        if let Some(v) = value.get("min_duration") {
+            kind.1 = self.duration(v, &join(path, "min_duration"))?;
+        }
+        if let Some(v) = value.get("fire") {
+            let options = [
+                ("once_per_page", Fire::OncePerPage),
+                ("once_per_element", Fire::OncePerElement),
+                ("every_time", Fire::EveryTime),
+            ];
+            kind.2 = self.one_of(v, &join(path, "fire"), &options)?;
+        }
+        Some(TriggerKind::Visibility { percent: kind.0, min_ms: kind.1, fire: kind.2 })
     }
 
     fn download(&mut self, value: &Value, path: &str) -> Option<TriggerKind> {

@@ -4,7 +4,7 @@
 //! past a threshold not yet reached on this page, ...), which gives a candidate event with its
 //! built-in variables; the engine then checks the trigger's conditions against it.
 
-use crate::config::{Trigger, TriggerKind};
+use crate::config::{Fire, Trigger, TriggerKind};
 use crate::dom::{clean_text, Element};
 use crate::event::split_url;
 use crate::json::{obj, Value};
@@ -30,6 +30,9 @@ pub enum Observation<'a> {
     /// fragment is a route (`#/cart`, `#!/cart`) rather than an anchor (`#reviews`); the loader
     /// decides, in one regex.
     Route { old_url: &'a str, new_url: &'a str, title: &'a str, source: &'a str, page_view: bool },
+    /// An element has been visible as the visibility trigger `trigger` (its id) asks; `key`
+    /// tells elements apart for the page's life.
+    Visible { element: &'a dyn Element, trigger: &'a str, key: u32 },
 }
 
 /// A media element's state at a media event.
@@ -74,7 +77,8 @@ pub struct Candidate<'a> {
 /// What a trigger remembers within one page: thresholds reached, media playbacks.
 #[derive(Default)]
 pub struct PageMemory {
-    scroll: Vec<(usize, f64)>,
+    /// What fired once per page: scroll thresholds by percent, visible elements by key.
+    once: Vec<(usize, f64)>,
     media: Vec<MediaMemory>,
 }
 
@@ -88,15 +92,17 @@ struct MediaMemory {
 impl PageMemory {
     /// Forgets what is once per page, for a new (virtual) page. Media playbacks go on.
     pub fn new_page(&mut self) {
-        self.scroll.clear();
+        self.once.clear();
     }
 
-    fn mark_scroll(&mut self, trigger: usize, percent: f64) {
-        self.scroll.push((trigger, percent));
+    fn mark_once(&mut self, trigger: usize, what: f64) {
+        self.once.push((trigger, what));
     }
 
-    fn scroll_fired(&self, trigger: usize, percent: f64) -> bool {
-        self.scroll.iter().any(|&(t, p)| t == trigger && p == percent)
+    /// Whether `trigger` fired once for `what` on this page, or for anything when `what` is
+    /// `None`.
+    fn fired(&self, trigger: usize, what: Option<f64>) -> bool {
+        self.once.iter().any(|&(t, w)| t == trigger && what.is_none_or(|what| w == what))
     }
 
     fn media(&mut self, trigger: usize, key: u32) -> &mut MediaMemory {
@@ -158,8 +164,41 @@ pub fn recognise<'a>(
         (TriggerKind::DataLayer { name }, Observation::DataLayer { push }) => {
             data_layer(trigger, name, push)
         }
+        (
+            TriggerKind::Visibility { percent, fire, .. },
+            Observation::Visible { element, trigger: id, key },
+        ) if trigger.id == *id => visible(trigger, index, *percent, *fire, *element, *key, memory),
         _ => Recognised::OtherKind,
     }
+}
+
+fn visible<'a>(
+    trigger: &Trigger,
+    index: usize,
+    percent: f64,
+    fire: Fire,
+    element: &dyn Element,
+    key: u32,
+    memory: &mut PageMemory,
+) -> Recognised<'a> {
+    let key = f64::from(key);
+    let already = match fire {
+        Fire::OncePerPage => memory.fired(index, None),
+        Fire::OncePerElement => memory.fired(index, Some(key)),
+        Fire::EveryTime => false,
+    };
+    if already {
+        return Recognised::No("fired already".into());
+    }
+    memory.mark_once(index, key);
+    let params = obj(vec![
+        ("element_id", element.attr("id").unwrap_or_default().into()),
+        ("element_classes", element.attr("class").unwrap_or_default().into()),
+        ("element_text", clean_text(&element.text(), 100).into()),
+        ("percent_visible", Value::Num(percent)),
+    ]);
+    let element = Some(element.clone_box());
+    Recognised::Yes(vec![candidate(trigger, "element_visible", Value::obj(), params, element)])
 }
 
 fn candidate<'a>(
@@ -275,12 +314,12 @@ fn scroll<'a>(
     // visitor who jumps to the end has also passed the middle.
     let out: Vec<Candidate> = thresholds
         .iter()
-        .filter(|&&t| now >= t && !memory.scroll_fired(index, t))
+        .filter(|&&t| now >= t && !memory.fired(index, Some(t)))
         .copied()
         .collect::<Vec<f64>>()
         .into_iter()
         .map(|t| {
-            memory.mark_scroll(index, t);
+            memory.mark_once(index, t);
             let vars = obj(vec![("scroll.percent", Value::Num(t))]);
             let params = obj(vec![("percent_scrolled", Value::Num(t))]);
             candidate(trigger, "scroll_depth", vars, params, None)

@@ -1,7 +1,7 @@
 //! Config validation: every problem named by its JSON path, and the valid parts still run.
 #![cfg(not(target_arch = "wasm32"))]
 
-use microfunnel::config::{decode, TriggerKind};
+use microfunnel::config::{decode, Fire, TriggerKind};
 use microfunnel::host::NativeHost;
 use microfunnel::json::Value;
 
@@ -194,5 +194,33 @@ fn consent_settings_are_checked_with_their_paths() {
             "consent.wait_for_update_ms: `-1` is out of range: 0 to 60000",
             "consent.honor_gpc: expected a boolean, found a string",
         ]
+    );
+}
+
+#[test]
+fn visibility_triggers_need_a_selector_and_check_their_options_by_path() {
+    let config = r##"{ "site": "s", "triggers": [
+        { "id": "a", "on": "visibility" },
+        { "id": "b", "on": "visibility", "selector": "#x", "percent": 0 },
+        { "id": "c", "on": "visibility", "selector": "#x", "fire": "twice" },
+        { "id": "d", "on": "visibility", "selector": "#x", "min_duration": "soon" },
+        { "id": "e", "on": "visibility", "selector": "#x", "percent": 100, "min_duration": "1.5s",
+          "fire": "every_time" }
+    ] }"##;
+    let decoded = decode(&Value::parse(config).unwrap(), &NativeHost::default());
+    let errors: Vec<String> = decoded.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errors,
+        [
+            "triggers[0]: `selector` is required",
+            "triggers[1].percent: `0` is out of range: 1 to 100",
+            "triggers[2].fire: expected one of `once_per_page`, `once_per_element`, `every_time`, found `twice`",
+            "triggers[3].min_duration: `soon` is not a duration: use milliseconds or 90s, 30m, 2h, 7d",
+        ]
+    );
+    assert_eq!(decoded.config.triggers.len(), 1);
+    assert_eq!(
+        decoded.config.triggers[0].kind,
+        TriggerKind::Visibility { percent: 100.0, min_ms: 1500.0, fire: Fire::EveryTime }
     );
 }

@@ -515,3 +515,57 @@ fn scroll_thresholds_start_again_on_each_virtual_page_but_not_on_an_anchor() {
         ["scroll_depth"]
     );
 }
+
+const SEEN: &str = r##"{
+  "site": "seen",
+  "triggers": [
+    { "id": "pricing", "on": "visibility", "selector": ".pricing", "percent": 60 },
+    { "id": "cards", "on": "visibility", "selector": ".card", "fire": "once_per_element",
+      "event": "card_seen" },
+    { "id": "banner", "on": "visibility", "selector": "#banner", "fire": "every_time",
+      "min_duration": "2s", "when": [{ "var": "element", "op": "matches_css", "value": ".promo" }] }
+  ]
+}"##;
+
+fn seen<'a>(element: &'a FakeElement, trigger: &'a str, key: u32) -> Observation<'a> {
+    Observation::Visible { element, trigger, key }
+}
+
+#[test]
+fn visibility_fires_once_per_page_per_element_or_every_time_as_configured() {
+    let mut e = engine_on(SEEN, "http://shop.test/", None);
+    let pricing = FakeElement::new("section")
+        .attr("id", "plans")
+        .attr("class", "pricing")
+        .text(" Plans  and prices ");
+    let out = e.observe(&seen(&pricing, "pricing", 1), T0);
+    assert_eq!(names(&out), ["element_visible"]);
+    assert_eq!(param(&out[0], "element_id"), &Value::from("plans"));
+    assert_eq!(param(&out[0], "element_text"), &Value::from("Plans and prices"));
+    assert_eq!(param(&out[0], "percent_visible"), &Value::Num(60.0));
+    // Once per page: another element of the same trigger does not fire again.
+    assert!(e.observe(&seen(&pricing, "pricing", 2), T0 + 1.0).is_empty());
+
+    let card = FakeElement::new("div").attr("class", "card");
+    assert_eq!(names(&e.observe(&seen(&card, "cards", 3), T0 + 2.0)), ["card_seen"]);
+    assert!(e.observe(&seen(&card, "cards", 3), T0 + 3.0).is_empty());
+    assert_eq!(names(&e.observe(&seen(&card, "cards", 4), T0 + 4.0)), ["card_seen"]);
+
+    // Every time, and conditions can test the element itself.
+    let banner = FakeElement::new("div").attr("id", "banner").attr("class", "promo");
+    for at in 0..3 {
+        assert_eq!(
+            names(&e.observe(&seen(&banner, "banner", 5), T0 + 10.0 + f64::from(at))),
+            ["element_visible"]
+        );
+    }
+    let plain = FakeElement::new("div").attr("id", "banner");
+    assert!(e.observe(&seen(&plain, "banner", 6), T0 + 20.0).is_empty());
+
+    // A report for a trigger id that is not a visibility trigger makes nothing.
+    assert!(e.observe(&seen(&card, "nope", 7), T0 + 21.0).is_empty());
+
+    // A virtual page view is a new page: once per page starts again.
+    e.observe(&route("http://shop.test/", "http://shop.test/plans", "pushState", true), T0 + 30.0);
+    assert_eq!(names(&e.observe(&seen(&pricing, "pricing", 1), T0 + 31.0)), ["element_visible"]);
+}

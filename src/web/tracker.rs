@@ -13,7 +13,7 @@ use super::element::DomElement;
 use super::host::BrowserHost;
 use super::storage;
 use crate::batch::{body, outcome, Outcome, Queue, Sender};
-use crate::config::{decode, Config};
+use crate::config::{decode, Config, TriggerKind};
 use crate::engine::{Engine, Setup};
 use crate::event::Page;
 use crate::json::Value;
@@ -116,7 +116,9 @@ fn read_state(site: &str) -> Option<(String, Value)> {
 /// - `schedule(ms)`, to set the flush timer;
 /// - `transmit(endpoint, body, beacon, batch)`, to send a body (by beacon first when `beacon`
 ///   is set); it returns `true` when a beacon took it, and otherwise answers [`delivered`]
-///   once the request ends.
+///   once the request ends;
+/// - `watch(watches_json)`, once after the page view when the config has visibility triggers:
+///   `[[trigger_id, selector, ratio, min_ms], ...]`, answered by `handle("visible", ...)`.
 ///
 /// `page` is `[url, title, referrer, user_agent, debug]`, read by the loader; `debug` is
 /// whether `microfunnel.debug(true)` was called on an earlier page.
@@ -165,9 +167,24 @@ pub fn start(
         recent: Vec::new(),
         state_text,
     };
+    // What the loader is to watch for the visibility triggers: `[id, selector, ratio, ms]`.
+    let mut watches = Vec::new();
+    for t in &tracker.engine.config().triggers {
+        if let TriggerKind::Visibility { percent, min_ms, .. } = t.kind {
+            let selector = t.selector.as_deref().unwrap_or_default();
+            let watch =
+                [t.id.as_str().into(), selector.into(), (percent / 100.0).into(), min_ms.into()];
+            watches.push(Value::Arr(watch.into()));
+        }
+    }
     // SAFETY: not busy (checked above), and nothing else reaches the slot during start-up.
     unsafe { *SLOT.tracker.get() = Some(tracker) };
     run(&Observation::PageView, loaded_at);
+    if let (false, Ok(watch)) =
+        (watches.is_empty(), callbacks.get(3).dyn_into::<js_sys::Function>())
+    {
+        let _ = watch.call1(&JsValue::NULL, &Value::Arr(watches).to_json().into());
+    }
     for entry in early.iter() {
         let entry: js_sys::Array = entry.unchecked_into();
         let kind = entry.get(0).as_string().unwrap_or_default();
@@ -199,6 +216,8 @@ fn load_config(text: &str) -> Option<Config> {
 /// - `"scroll"`: how far down the page the bottom of the viewport is, in percent;
 /// - `"play"`, `"timeupdate"`, `"ended"`: `[element, current_time, duration, source]`;
 /// - `"push"`: an object pushed to the data layer or through `microfunnel.push`;
+/// - `"visible"`: `[element, trigger_id, key]` when an element has been on screen as a
+///   visibility trigger asks (`key` tells elements apart);
 /// - `"route"`: `[url, title, source, page_view, old_url]` after a URL change without a page
 ///   load;
 /// - `"hide"`: the page is hidden or unloading; `"show"`: it came back from the
@@ -228,6 +247,14 @@ pub fn handle(kind: &str, payload: JsValue, time: f64) {
             if push.as_obj().is_some() {
                 run(&Observation::DataLayer { push: &push }, time);
             }
+        }
+        "visible" => {
+            let fields: js_sys::Array = payload.unchecked_into();
+            let Ok(target) = fields.get(0).dyn_into::<Element>() else { return };
+            let trigger = fields.get(1).as_string().unwrap_or_default();
+            let key = fields.get(2).as_f64().unwrap_or_default() as u32;
+            let element = DomElement(target);
+            run(&Observation::Visible { element: &element, trigger: &trigger, key }, time);
         }
         "route" => {
             let fields: js_sys::Array = payload.unchecked_into();

@@ -63,6 +63,11 @@ describe('a hostile page', () => {
       assert.deepEqual(state.added, ['microfunnel'], 'no global but microfunnel');
       assert.ok(state.pageFetches >= 1, "the tracker's sends went through the page's fetch");
       assert.deepEqual(errors.pageErrors, []);
+      assert.equal(
+        errors.consoleErrors.filter((e) => e.includes('element visibility cannot be watched')).length,
+        1,
+        errors.consoleErrors.join('\n'),
+      );
       await context.close();
       // The next visit starts from an empty collector view of this one.
       await site.stop();

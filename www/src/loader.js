@@ -434,6 +434,53 @@
 
   // Sending is plain I/O, done here so that no exception can escape it: the module decides
   // what to send and when, and hears back through `delivered(batch, status)`.
+  // Element visibility, for the module's visibility triggers. Each `[id, selector, ratio, ms]`
+  // watches the elements that match `selector`, now and as the page adds them (looked for at
+  // most every 100 ms), and reports an element once it has been at least `ratio` visible for
+  // `ms` without a break; it must leave and come back to be reported again. Whether that fires
+  // (once per page, per element, every time) is the module's decision.
+  var keys = new WeakMap();
+  var elements = 0;
+  function watch(json) {
+    try {
+      JSON.parse(json).forEach(function (spec) {
+        var timers = new Map();
+        var later = 0;
+        var observer = new IntersectionObserver(
+          function (entries) {
+            entries.forEach(function (entry) {
+              var element = entry.target;
+              clearTimeout(timers.get(element));
+              // Browsers may report 0.4999 as an element crosses a 0.5 threshold.
+              if (entry.isIntersecting && entry.intersectionRatio > spec[2] - 0.01) {
+                timers.set(
+                  element,
+                  setTimeout(function () {
+                    if (!keys.has(element)) keys.set(element, ++elements);
+                    handle('visible', [element, spec[0], keys.get(element)]);
+                  }, spec[3]),
+                );
+              }
+            });
+          },
+          { threshold: spec[2] },
+        );
+        function scan() {
+          later = 0;
+          d.querySelectorAll(spec[1]).forEach(function (element) {
+            observer.observe(element);
+          });
+        }
+        scan();
+        new MutationObserver(function () {
+          later = later || setTimeout(scan, 100);
+        }).observe(d.documentElement, { childList: true, subtree: true });
+      });
+    } catch (e) {
+      warn('element visibility cannot be watched', e);
+    }
+  }
+
   function transmit(endpoint, body, beacon, batch) {
     if (!consented()) return false;
     // E-mail addresses (`jo@shop.example`, `jo%40shop.example` in a URL) never leave the page,
@@ -557,7 +604,7 @@
             try {
               page.push(!!localStorage.getItem(DEBUG_KEY));
             } catch (e) {}
-            call('start', [text, queued, [notify, schedule, transmit], loadedAt, page]);
+            call('start', [text, queued, [notify, schedule, transmit, watch], loadedAt, page]);
             resendPending();
             // A visitor who scrolled while the module loaded has passed thresholds already.
             var root = d.scrollingElement || d.documentElement;
