@@ -716,6 +716,13 @@ impl Decoder<'_> {
             self.error(path, format!("`{text}` is not a valid regular expression"));
             return None;
         }
+        if op == Op::MatchesRegex && crate::text::repeats_a_repetition(&text) {
+            self.error(
+                path,
+                format!("`{text}` repeats a repetition, which can hang the page: unnest it"),
+            );
+            return None;
+        }
         if op == Op::MatchesCss && !self.host.selector_is_valid(&text) {
             self.error(path, format!("`{text}` is not a valid CSS selector"));
             return None;

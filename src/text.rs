@@ -93,3 +93,42 @@ mod tests {
         }
     }
 }
+
+/// Whether a regular expression repeats a group that itself repeats, as in `(a+)+`, `(\w*)*`
+/// or `((ab)+c){2,}`: the shape whose backtracking takes exponential time in the browsers'
+/// engines on a text that almost matches. Repetition is `*`, `+` or `{...}`; escapes and
+/// character classes are skipped. Overlapping alternatives (`(a|a)*`) are not seen.
+pub fn repeats_a_repetition(pattern: &str) -> bool {
+    let bytes = pattern.as_bytes();
+    // For each open group: whether something inside it repeats.
+    let mut groups: Vec<bool> = Vec::new();
+    let mut in_class = false;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        i += 1;
+        match b {
+            b'\\' => i += 1,
+            b']' => in_class = false,
+            _ if in_class => {}
+            b'[' => in_class = true,
+            b'(' => groups.push(false),
+            b')' => {
+                let inner = groups.pop().unwrap_or(false);
+                let repeated = matches!(bytes.get(i), Some(b'*' | b'+' | b'{'));
+                if inner && repeated {
+                    return true;
+                }
+                if let Some(outer) = groups.last_mut() {
+                    *outer |= inner || repeated;
+                }
+            }
+            b'*' | b'+' | b'{' => {
+                if let Some(group) = groups.last_mut() {
+                    *group = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}

@@ -224,3 +224,22 @@ fn visibility_triggers_need_a_selector_and_check_their_options_by_path() {
         TriggerKind::Visibility { percent: 100.0, min_ms: 1500.0, fire: Fire::EveryTime }
     );
 }
+
+#[test]
+fn a_regex_that_can_backtrack_for_ever_is_refused_with_its_path() {
+    use microfunnel::text::repeats_a_repetition;
+    for hanging in [r"(a+)+$", r"^(\w*)*@", r"((ab)+c){2,}", r"(x|y+)*z", r"(?:\d+)+"] {
+        assert!(repeats_a_repetition(hanging), "{hanging}");
+    }
+    for fine in
+        [r"^/(index\.html)?$", r"(ab)+", r"a+b*", r"[(+)]+", r"\(a+\)+", r"(a)(b+)", r"^(\w+)@"]
+    {
+        assert!(!repeats_a_repetition(fine), "{fine}");
+    }
+    let config = r#"{ "site": "s", "triggers": [{ "id": "t", "on": "click",
+        "when": [{ "var": "click.text", "op": "matches_regex", "value": "^(a+)+$" }] }] }"#;
+    assert_eq!(
+        errors(config),
+        ["triggers[0].when[0].value: `^(a+)+$` repeats a repetition, which can hang the page: unnest it"]
+    );
+}

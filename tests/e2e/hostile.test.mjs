@@ -74,4 +74,38 @@ describe('a hostile page', () => {
       site = await startCollector();
     });
   }
+
+  const csp = 'under a CSP without wasm-unsafe-eval: one console error, page unaffected, one report';
+  it(csp, async () => {
+    const { context, page, errors } = await newVisitor(browser);
+    await page.goto(`${site.base}/fixtures/csp.html`);
+    await waitForEvents(site.base, (all) => eventsNamed(all, 'tracking_blocked').length >= 1, {
+      what: 'the first tracking_blocked',
+    });
+    await page.click('#count');
+    assert.equal(await page.getAttribute('#count', 'data-clicks'), '1');
+    assert.deepEqual(await page.evaluate(() => window.microfunnel.events()), []);
+    await Promise.all([page.waitForURL(/page=2/), page.click('#next')]);
+    await waitForEvents(site.base, (all) => eventsNamed(all, 'tracking_blocked').length >= 2, {
+      what: 'the second tracking_blocked',
+    });
+    const stored = await waitForQuiet(site.base);
+
+    const blocked = eventsNamed(stored, 'tracking_blocked');
+    assert.equal(blocked.length, 2, describeEvents(stored));
+    assert.deepEqual(blocked[0].params, { reason: 'csp', directive: "script-src 'wasm-unsafe-eval'" });
+    assert.equal(blocked[0].site, 'csp-demo');
+    assert.equal(blocked[0].client_id, 'c-blocked');
+    assert.deepEqual(
+      blocked.map((e) => new URL(e.page.url).search),
+      ['', '?page=2'],
+    );
+    assert.equal(eventsNamed(stored, 'page_view').length, 0);
+
+    assert.deepEqual(errors.pageErrors, []);
+    const ours = errors.consoleErrors.filter((e) => e.includes('microfunnel:'));
+    assert.equal(ours.length, 2, errors.consoleErrors.join('\n'));
+    assert.ok(ours.every((e) => e.includes("add 'wasm-unsafe-eval' to its script-src")), ours.join('\n'));
+    await context.close();
+  });
 });

@@ -616,6 +616,44 @@
       });
     })
     .catch(function (error) {
+      // A Content Security Policy without 'wasm-unsafe-eval' in script-src refuses to compile
+      // the module. The site owner hears of it twice: in the console, and once per page load in
+      // the reports, as a `tracking_blocked` event (sent as any batch is, so consent and
+      // the e-mail filter apply), under one made-up visitor so that it counts no one.
+      if (!/Content Security Policy/.test(error)) throw error;
+      warn(
+        "blocked by the page's Content Security Policy: add 'wasm-unsafe-eval' to its " +
+          'script-src directive. The page is unaffected',
+      );
+      return config.then(function (text) {
+        starting = function () {
+          var parsed = JSON.parse(text);
+          var now = Date.now();
+          var batch = {
+            v: 1,
+            site: parsed.site,
+            client_id: 'c-blocked',
+            session_id: 's-blocked',
+            events: [
+              {
+                id: 'blocked.' + now + '.' + tab,
+                name: 'tracking_blocked',
+                ts: now,
+                seq: 0,
+                page: { url: landing, path: location.pathname, title: d.title, referrer: d.referrer },
+                params: { reason: 'csp', directive: "script-src 'wasm-unsafe-eval'" },
+                segment: {},
+                funnels: {},
+              },
+            ],
+          };
+          var endpoint = (parsed.collector || {}).endpoint || '/collect';
+          transmit(endpoint, JSON.stringify(batch), false, 'blocked');
+        };
+        decide();
+      });
+    })
+    .catch(function (error) {
       warn('could not start; the page is unaffected', error);
     });
   return api;
