@@ -126,6 +126,8 @@ pub enum TriggerKind {
     /// `min_ms` without a break. The loader watches (IntersectionObserver, and a
     /// MutationObserver for elements added later); the engine applies `fire`.
     Visibility { percent: f64, min_ms: f64, fire: Fire },
+    /// An uncaught JavaScript error in the page (`window` `error` events; at most 20 a page).
+    JsError,
 }
 
 /// How often a visibility trigger fires.
@@ -507,6 +509,7 @@ impl Decoder<'_> {
             "form_submit" => TriggerKind::FormSubmit,
             "history_change" => TriggerKind::HistoryChange,
             "visibility" => self.visibility(value, path)?,
+            "js_error" => TriggerKind::JsError,
             "scroll" => TriggerKind::Scroll {
                 percent: self.percents(value, path, "percent", &[25.0, 50.0, 75.0, 90.0])?,
             },
@@ -529,7 +532,7 @@ impl Decoder<'_> {
             }
             other => {
                 let known = "page_view, click, scroll, video, download, form_submit, data_layer, \
-                             history_change, visibility";
+                             history_change, visibility, js_error";
                 self.error(
                     &join(path, "on"),
                     format!("unknown trigger type `{other}`; known: {known}"),

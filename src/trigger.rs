@@ -33,6 +33,8 @@ pub enum Observation<'a> {
     /// An element has been visible as the visibility trigger `trigger` (its id) asks; `key`
     /// tells elements apart for the page's life.
     Visible { element: &'a dyn Element, trigger: &'a str, key: u32 },
+    /// An uncaught error: its message, the script's URL and the line.
+    Error { message: &'a str, source: &'a str, line: f64 },
 }
 
 /// A media element's state at a media event.
@@ -168,6 +170,14 @@ pub fn recognise<'a>(
             TriggerKind::Visibility { percent, fire, .. },
             Observation::Visible { element, trigger: id, key },
         ) if trigger.id == *id => visible(trigger, index, *percent, *fire, *element, *key, memory),
+        (TriggerKind::JsError, Observation::Error { message, source, line }) => {
+            let params = obj(vec![
+                ("error_message", clean_text(message, 100).into()),
+                ("error_source", (*source).into()),
+                ("error_line", Value::Num(*line)),
+            ]);
+            Recognised::Yes(vec![candidate(trigger, "js_error", Value::obj(), params, None)])
+        }
         _ => Recognised::OtherKind,
     }
 }

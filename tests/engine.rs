@@ -569,3 +569,23 @@ fn visibility_fires_once_per_page_per_element_or_every_time_as_configured() {
     e.observe(&route("http://shop.test/", "http://shop.test/plans", "pushState", true), T0 + 30.0);
     assert_eq!(names(&e.observe(&seen(&pricing, "pricing", 1), T0 + 31.0)), ["element_visible"]);
 }
+
+#[test]
+fn an_uncaught_error_becomes_a_js_error_event_with_message_source_and_line() {
+    let config = r#"{ "site": "s", "triggers": [{ "id": "errors", "on": "js_error",
+        "unless": [{ "var": "params.error_source", "op": "contains", "value": "extension://" }] }] }"#;
+    let mut e = engine_on(config, "http://shop.test/", None);
+    let long = format!("TypeError: x is undefined {}", "y".repeat(500));
+    let error =
+        Observation::Error { message: &long, source: "http://shop.test/app.js", line: 42.0 };
+    let out = e.observe(&error, T0);
+    assert_eq!(names(&out), ["js_error"]);
+    let message = param(&out[0], "error_message").as_str().unwrap();
+    assert!(message.starts_with("TypeError: x is undefined yyy"));
+    assert_eq!(message.chars().count(), 100);
+    assert_eq!(param(&out[0], "error_source"), &Value::from("http://shop.test/app.js"));
+    assert_eq!(param(&out[0], "error_line"), &Value::Num(42.0));
+    let foreign =
+        Observation::Error { message: "x", source: "chrome-extension://abc/x.js", line: 1.0 };
+    assert!(e.observe(&foreign, T0 + 1.0).is_empty());
+}

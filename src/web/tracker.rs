@@ -218,6 +218,7 @@ fn load_config(text: &str) -> Option<Config> {
 /// - `"push"`: an object pushed to the data layer or through `microfunnel.push`;
 /// - `"visible"`: `[element, trigger_id, key]` when an element has been on screen as a
 ///   visibility trigger asks (`key` tells elements apart);
+/// - `"error"`: `[message, source, line]` of an uncaught error in the page;
 /// - `"route"`: `[url, title, source, page_view, old_url]` after a URL change without a page
 ///   load;
 /// - `"hide"`: the page is hidden or unloading; `"show"`: it came back from the
@@ -255,6 +256,13 @@ pub fn handle(kind: &str, payload: JsValue, time: f64) {
             let key = fields.get(2).as_f64().unwrap_or_default() as u32;
             let element = DomElement(target);
             run(&Observation::Visible { element: &element, trigger: &trigger, key }, time);
+        }
+        "error" => {
+            let fields: js_sys::Array = payload.unchecked_into();
+            let text = |i| fields.get(i).as_string().unwrap_or_default();
+            let (message, source) = (text(0), text(1));
+            let line = fields.get(2).as_f64().unwrap_or_default();
+            run(&Observation::Error { message: &message, source: &source, line }, time);
         }
         "route" => {
             let fields: js_sys::Array = payload.unchecked_into();

@@ -173,6 +173,9 @@
     var target = event.target;
     if (type === 'click' || type === 'submit') return handle(type, target);
     if (type === 'popstate' || type === 'hashchange') return routed(type);
+    // Uncaught errors of the page's scripts (a resource that failed to load has no message),
+    // at most 20 a page so that an error in a loop does not flood the queue.
+    if (type === 'error') return event.message && pageErrors++ < 20 && handle(type, [event.message, event.filename, event.lineno]);
     if (!wasm) return;
     if (type === 'scroll') {
       var percent = scrollPercent();
@@ -191,7 +194,8 @@
   'click submit play timeupdate ended visibilitychange'.split(' ').forEach(function (type) {
     d.addEventListener(type, onEvent, options);
   });
-  'scroll pagehide pageshow popstate hashchange'.split(' ').forEach(function (type) {
+  var pageErrors = 0;
+  'scroll pagehide pageshow popstate hashchange error'.split(' ').forEach(function (type) {
     w.addEventListener(type, onEvent, options);
   });
 
