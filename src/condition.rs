@@ -60,6 +60,20 @@ impl Op {
         Some((op, negate))
     }
 
+    /// Every operator, for the JSON Schema.
+    pub const ALL: [Op; 10] = [
+        Op::Equals,
+        Op::Contains,
+        Op::StartsWith,
+        Op::EndsWith,
+        Op::MatchesRegex,
+        Op::MatchesCss,
+        Op::Lt,
+        Op::Lte,
+        Op::Gt,
+        Op::Gte,
+    ];
+
     /// Whether the operator compares numbers.
     pub fn is_numeric(self) -> bool {
         matches!(self, Op::Lt | Op::Lte | Op::Gt | Op::Gte)

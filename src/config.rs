@@ -257,8 +257,74 @@ struct Decoder<'h> {
     host: &'h dyn Host,
 }
 
-const ROOT_KEYS: &[&str] =
+// The keys each object of the config may have, and the names of each choice: the decoder and
+// the JSON Schema (`crate::schema`, native only) both read them, so the two cannot drift.
+
+/// The top level.
+pub const ROOT_KEYS: &[&str] =
     &["$schema", "site", "collector", "session", "consent", "variables", "triggers", "funnels"];
+/// `collector`, and `collector.batch`.
+pub const COLLECTOR_KEYS: &[&str] = &["endpoint", "batch"];
+/// `collector.batch`.
+pub const BATCH_KEYS: &[&str] = &["max_events", "max_wait_ms"];
+/// `session`.
+pub const SESSION_KEYS: &[&str] = &["idle_timeout_min"];
+/// `consent`.
+pub const CONSENT_KEYS: &[&str] = &["default", "wait_for_update_ms", "honor_gpc", "honor_dnt"];
+/// `consent.default`.
+pub const CONSENT_STATES: &[(&str, ())] = &[("granted", ()), ("denied", ())];
+/// A variable: one source, and a default.
+pub const VARIABLE_KEYS: &[&str] = &["data_layer", "url_query", "cookie", "constant", "default"];
+/// Every trigger, whatever its type.
+pub const TRIGGER_KEYS: &[&str] = &["id", "on", "event", "selector", "params", "when", "unless"];
+/// The trigger types, each with the keys of its own.
+pub const TRIGGER_TYPES: &[(&str, &[&str])] = &[
+    ("page_view", &[]),
+    ("click", &[]),
+    ("scroll", &["percent"]),
+    ("video", &["progress_percent"]),
+    ("download", &["extensions", "download_attribute"]),
+    ("form_submit", &[]),
+    ("data_layer", &["name"]),
+    ("history_change", &[]),
+    ("visibility", &["percent", "min_duration", "fire"]),
+    ("js_error", &[]),
+];
+/// A visibility trigger's `fire`.
+pub const FIRES: &[(&str, Fire)] = &[
+    ("once_per_page", Fire::OncePerPage),
+    ("once_per_element", Fire::OncePerElement),
+    ("every_time", Fire::EveryTime),
+];
+/// A condition.
+pub const CONDITION_KEYS: &[&str] = &["var", "op", "value", "ignore_case"];
+/// A funnel.
+pub const FUNNEL_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "entry",
+    "order",
+    "scope",
+    "window",
+    "steps",
+    "exclude",
+    "hold",
+    "ignore_between",
+    "css_class",
+];
+/// A funnel's `entry`; the first is the default.
+pub const ENTRIES: &[(&str, Entry)] = &[("closed", Entry::Closed), ("open", Entry::Open)];
+/// A funnel's `order`; the first is the default.
+pub const ORDERS: &[(&str, Order)] = &[("sequence", Order::Sequence), ("any", Order::Any)];
+/// A funnel's `scope`; the first is the default.
+pub const SCOPES: &[(&str, Scope)] = &[("session", Scope::Session), ("visitor", Scope::Visitor)];
+/// A funnel step.
+pub const STEP_KEYS: &[&str] = &["name", "event", "when", "within", "follows"];
+/// A step's `follows`.
+pub const FOLLOWS: &[(&str, Follows)] =
+    &[("indirectly", Follows::Indirectly), ("directly", Follows::Directly)];
+/// A funnel exclusion.
+pub const EXCLUSION_KEYS: &[&str] = &["event", "when", "after_step", "before_step"];
 
 impl Decoder<'_> {
     /// A value of the wrong JSON type: "expected X, found a number".
@@ -333,7 +399,7 @@ impl Decoder<'_> {
     }
 
     fn collector(&mut self, value: &Value, path: &str, config: &mut Config) {
-        let Some(pairs) = self.object(value, path, &["endpoint", "batch"]) else { return };
+        let Some(pairs) = self.object(value, path, COLLECTOR_KEYS) else { return };
         for (key, value) in pairs {
             let path = join(path, key);
             match key.as_str() {
@@ -349,7 +415,7 @@ impl Decoder<'_> {
     }
 
     fn batch(&mut self, value: &Value, path: &str, batch: &mut BatchPolicy) {
-        let Some(pairs) = self.object(value, path, &["max_events", "max_wait_ms"]) else { return };
+        let Some(pairs) = self.object(value, path, BATCH_KEYS) else { return };
         for (key, value) in pairs {
             let path = join(path, key);
             let Some(n) = self.number(value, &path, 1.0, 1000.0 * 60.0 * 60.0) else { continue };
@@ -362,7 +428,7 @@ impl Decoder<'_> {
     }
 
     fn session(&mut self, value: &Value, path: &str, config: &mut Config) {
-        let Some(pairs) = self.object(value, path, &["idle_timeout_min"]) else { return };
+        let Some(pairs) = self.object(value, path, SESSION_KEYS) else { return };
         let Some((_, value)) = pairs.iter().find(|(k, _)| k == "idle_timeout_min") else { return };
         if let Some(min) = self.number(value, &join(path, "idle_timeout_min"), 1.0, 24.0 * 60.0) {
             config.idle_timeout_ms = min * 60_000.0;
@@ -371,13 +437,12 @@ impl Decoder<'_> {
 
     /// Checked only: the loader reads `consent` itself, before the module starts.
     fn consent(&mut self, value: &Value, path: &str) {
-        let keys = &["default", "wait_for_update_ms", "honor_gpc", "honor_dnt"];
-        let Some(pairs) = self.object(value, path, keys) else { return };
+        let Some(pairs) = self.object(value, path, CONSENT_KEYS) else { return };
         for (key, value) in pairs {
             let path = join(path, key);
             match key.as_str() {
                 "default" => {
-                    self.one_of(value, &path, &[("granted", ()), ("denied", ())]);
+                    self.one_of(value, &path, CONSENT_STATES);
                 }
                 "wait_for_update_ms" => {
                     self.number(value, &path, 0.0, 60_000.0);
@@ -405,8 +470,7 @@ impl Decoder<'_> {
     }
 
     fn variable(&mut self, name: &str, def: &Value, path: &str) -> Option<Variable> {
-        const KEYS: &[&str] = &["data_layer", "url_query", "cookie", "constant", "default"];
-        let pairs = self.object(def, path, KEYS)?;
+        let pairs = self.object(def, path, VARIABLE_KEYS)?;
         let mut source = None;
         let mut default = Value::Null;
         for (key, value) in pairs {
@@ -465,16 +529,10 @@ impl Decoder<'_> {
 
     fn trigger(&mut self, value: &Value, path: &str) -> Option<Trigger> {
         let on = value.get("on").and_then(Value::as_str);
-        let kind_keys: &[&str] = match on {
-            Some("scroll") => &["percent"],
-            Some("video") => &["progress_percent"],
-            Some("download") => &["extensions", "download_attribute"],
-            Some("data_layer") => &["name"],
-            Some("visibility") => &["percent", "min_duration", "fire"],
-            _ => &[],
-        };
-        let mut keys = vec!["id", "on", "event", "selector", "params", "when", "unless"];
-        keys.extend_from_slice(kind_keys);
+        let mut keys = TRIGGER_KEYS.to_vec();
+        if let Some((_, own)) = TRIGGER_TYPES.iter().find(|(name, _)| Some(*name) == on) {
+            keys.extend_from_slice(own);
+        }
         let pairs = self.object(value, path, &keys)?;
         let id = self.required_string(value, path, "id")?;
         let on = self.required_string(value, path, "on")?;
@@ -556,12 +614,7 @@ impl Decoder<'_> {
             kind.1 = self.duration(v, &join(path, "min_duration"))?;
         }
         if let Some(v) = value.get("fire") {
-            let options = [
-                ("once_per_page", Fire::OncePerPage),
-                ("once_per_element", Fire::OncePerElement),
-                ("every_time", Fire::EveryTime),
-            ];
-            kind.2 = self.one_of(v, &join(path, "fire"), &options)?;
+            kind.2 = self.one_of(v, &join(path, "fire"), FIRES)?;
         }
         Some(TriggerKind::Visibility { percent: kind.0, min_ms: kind.1, fire: kind.2 })
     }
@@ -673,7 +726,7 @@ impl Decoder<'_> {
     }
 
     fn condition(&mut self, value: &Value, path: &str) -> Option<Condition> {
-        self.object(value, path, &["var", "op", "value", "ignore_case"])?;
+        self.object(value, path, CONDITION_KEYS)?;
         let var = self.required_string(value, path, "var")?;
         let op_name = self.required_string(value, path, "op")?;
         let Some((op, negate)) = Op::parse(&op_name) else {
@@ -734,39 +787,15 @@ impl Decoder<'_> {
     }
 
     fn funnel(&mut self, value: &Value, path: &str) -> Option<Funnel> {
-        const KEYS: &[&str] = &[
-            "id",
-            "name",
-            "entry",
-            "order",
-            "scope",
-            "window",
-            "steps",
-            "exclude",
-            "hold",
-            "ignore_between",
-            "css_class",
-        ];
-        self.object(value, path, KEYS)?;
+        self.object(value, path, FUNNEL_KEYS)?;
         let id = self.required_string(value, path, "id")?;
         let name = match value.get("name") {
             Some(v) => self.string(v, &join(path, "name"))?,
             None => id.clone(),
         };
-        let entry =
-            self.choice(value, path, "entry", &[("closed", Entry::Closed), ("open", Entry::Open)])?;
-        let order = self.choice(
-            value,
-            path,
-            "order",
-            &[("sequence", Order::Sequence), ("any", Order::Any)],
-        )?;
-        let scope = self.choice(
-            value,
-            path,
-            "scope",
-            &[("session", Scope::Session), ("visitor", Scope::Visitor)],
-        )?;
+        let entry = self.choice(value, path, "entry", ENTRIES)?;
+        let order = self.choice(value, path, "order", ORDERS)?;
+        let scope = self.choice(value, path, "scope", SCOPES)?;
         let window_ms = match value.get("window") {
             Some(v) => Some(self.duration(v, &join(path, "window"))?),
             None if scope == Scope::Visitor => Some(7.0 * 86_400_000.0),
@@ -848,7 +877,7 @@ impl Decoder<'_> {
     }
 
     fn step(&mut self, value: &Value, path: &str) -> Option<Step> {
-        let pairs = self.object(value, path, &["name", "event", "when", "within", "follows"])?;
+        let pairs = self.object(value, path, STEP_KEYS)?;
         let event = self.required_string(value, path, "event")?;
         let event = self.event_name(&Value::Str(event), &join(path, "event"))?;
         let mut step = Step {
@@ -864,11 +893,7 @@ impl Decoder<'_> {
                 "name" => step.name = self.string(value, &here)?,
                 "when" => step.when = self.conditions(value, &here),
                 "within" => step.within_ms = Some(self.duration(value, &here)?),
-                "follows" => {
-                    let options =
-                        [("indirectly", Follows::Indirectly), ("directly", Follows::Directly)];
-                    step.follows = self.one_of(value, &here, &options)?;
-                }
+                "follows" => step.follows = self.one_of(value, &here, FOLLOWS)?,
                 _ => {}
             }
         }
@@ -876,7 +901,7 @@ impl Decoder<'_> {
     }
 
     fn exclusion(&mut self, value: &Value, path: &str) -> Option<Exclusion> {
-        let pairs = self.object(value, path, &["event", "when", "after_step", "before_step"])?;
+        let pairs = self.object(value, path, EXCLUSION_KEYS)?;
         let event = self.required_string(value, path, "event")?;
         let mut exclusion =
             Exclusion { event, when: Vec::new(), after_step: None, before_step: None };

@@ -13,6 +13,8 @@ pub mod funnel;
 pub mod host;
 pub mod json;
 pub mod replay;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod schema;
 pub mod segment;
 pub mod session;
 pub mod template;
