@@ -4,6 +4,8 @@
 //! One simulated shop (10,000 visitors over 28 days, seed 1) is shared by every test of this
 //! file; the collector serves it with the demo's own `www/config.json`.
 
+mod backend;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -29,7 +31,7 @@ fn shop() -> &'static Shop {
     static SHOP: OnceLock<Shop> = OnceLock::new();
     SHOP.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("shop.sqlite");
+        let db = backend::db(&dir);
         let last_day = reports::parse_date("2026-11-30").unwrap();
         let simulation = Simulation { visitors: 10_000, seed: 1, days: 28, last_day };
         let runtime = tokio::runtime::Builder::new_multi_thread()
