@@ -66,9 +66,10 @@ pub fn load(repo: &Repo, args: &[&str]) -> Result<()> {
         }
         rates.sort_by(f64::total_cmp);
         let median = rates[rates.len() / 2];
+        let (low, high) = (rates[0], rates[rates.len() - 1]);
         lines.push(format!(
-            "load: {backend}: {median:.0} events/s (median of {} runs of {} batches of {BATCH} \
-             events from {CLIENTS} clients; all stored exactly once)",
+            "load: {backend}: {median:.0} events/s, runs from {low:.0} to {high:.0} (median of {} \
+             runs of {} batches of {BATCH} events from {CLIENTS} clients; all stored exactly once)",
             plan.runs, plan.batches
         ));
     }
