@@ -697,3 +697,24 @@ fn collectors_starting_at_once_on_a_new_database_migrate_it_once() {
         collector.stop();
     }
 }
+
+#[test]
+fn unreachable_postgres_stops_the_collector_naming_the_url_without_its_password() {
+    use std::process::Command;
+
+    // Nothing listens on port 1 of loopback, so the connection is refused at once.
+    let url = "postgres://mf:s3cret@127.0.0.1:1/events";
+    let output = Command::new(env!("CARGO_BIN_EXE_microfunnel-collector"))
+        .args(["--listen", "127.0.0.1:0", "--db", url])
+        .output()
+        .unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("failed to open database `postgres://mf:***@127.0.0.1:1/events`: "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+    assert!(output.stdout.is_empty(), "it never listened");
+}

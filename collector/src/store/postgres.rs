@@ -35,7 +35,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A pool of connections; clones share it.
 #[derive(Clone)]
 pub(super) struct Db {
-    // Declared before `closing`, so dropped first: the clone in `_closing` is always the last.
+    // Declared before `_closing`, so dropped first: the clone in `_closing` is always the last.
     pool: Pool<Manager>,
     _closing: Arc<Closing>,
     /// The URL without its password, for messages.
