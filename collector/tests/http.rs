@@ -1,5 +1,6 @@
 //! The collector over real HTTP: a server bound to 127.0.0.1:0 in-process, a real SQLite file in
-//! a temporary directory, and a blocking HTTP client on the test thread.
+//! a temporary directory (or a new PostgreSQL database, see `backend`), and a blocking HTTP
+//! client on the test thread.
 
 mod backend;
 

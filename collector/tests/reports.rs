@@ -1,5 +1,6 @@
-//! The reports over real HTTP on a real SQLite file filled by the traffic simulator: every
-//! report must recover the behaviour the simulator planted, within the confidence it states.
+//! The reports over real HTTP on a real SQLite file (or PostgreSQL database, see `backend`)
+//! filled by the traffic simulator: every report must recover the behaviour the simulator
+//! planted, within the confidence it states.
 //!
 //! One simulated shop (10,000 visitors over 28 days, seed 1) is shared by every test of this
 //! file; the collector serves it with the demo's own `www/config.json`.

@@ -1,5 +1,6 @@
 //! The collector against the threats it is meant to withstand, each test named after one, over
-//! real HTTP (or raw TCP, for what no well-behaved client sends) and a real SQLite file.
+//! real HTTP (or raw TCP, for what no well-behaved client sends) and a real SQLite file (or a
+//! PostgreSQL database, see `backend`).
 
 mod backend;
 mod common;
@@ -140,7 +141,7 @@ fn without_a_token_a_request_through_a_local_proxy_gets_403() {
     collector.stop();
 }
 
-/// One request through the collector's real router and a real SQLite file, as if it came from
+/// One request through the collector's real router and a real database, as if it came from
 /// `peer`: the one fault a test on this machine cannot cause over TCP, since it may only
 /// connect from loopback.
 fn request_from(
