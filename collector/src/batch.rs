@@ -204,6 +204,11 @@ impl<'a> Object<'a> {
             let reason = format!("`{}` is longer than {max} characters", show(value));
             return Err(Error::invalid(self.at(key), reason));
         }
+        // PostgreSQL text cannot hold NUL, and no tracker sends it in an id or a name: refusing
+        // it here keeps both back ends answering the same batch the same way.
+        if text.contains('\0') {
+            return Err(Error::invalid(self.at(key), "must not contain a NUL character"));
+        }
         Ok(text.to_string())
     }
 
@@ -226,10 +231,13 @@ impl<'a> Object<'a> {
                 format!("`{}` is longer than {max} characters", show(&Value::String(text)));
             return Err(Error::invalid(self.at(key), reason));
         }
+        if text.contains('\0') {
+            return Err(Error::invalid(self.at(key), "must not contain a NUL character"));
+        }
         Ok(text)
     }
 
-    /// A required integer from 0 to `i64::MAX`, the range SQLite can store.
+    /// A required integer from 0 to `i64::MAX`, the range both back ends store.
     fn integer(&self, key: &str) -> Result<i64, Error> {
         let value = self.require(key)?;
         match value.as_i64() {
@@ -291,6 +299,23 @@ mod tests {
 
     fn error_of(value: Value) -> String {
         Batch::from_value(&value).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn nul_in_an_id_or_key_is_refused_with_its_path() {
+        for (path, pointer) in [
+            ("events[0].id", "/events/0/id"),
+            ("client_id", "/client_id"),
+            ("site", "/site"),
+            ("session_id", "/session_id"),
+        ] {
+            let mut value = valid();
+            *value.pointer_mut(pointer).unwrap() = json!("a\u{0}b");
+            assert_eq!(error_of(value), format!("{path}: must not contain a NUL character"));
+        }
+        let mut value = valid();
+        value["config_version"] = json!("v\u{0}");
+        assert_eq!(error_of(value), "config_version: must not contain a NUL character");
     }
 
     #[test]

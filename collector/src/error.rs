@@ -107,6 +107,24 @@ pub enum Error {
         source: rusqlite::Error,
     },
 
+    /// PostgreSQL refused an operation.
+    #[error("database: {0}")]
+    Postgres(#[from] postgres::Error),
+
+    /// The PostgreSQL database could not be reached, logged into or migrated.
+    #[error("failed to open database `{url}`: {source}")]
+    OpenPostgres {
+        /// The URL given with `--db`, without its password.
+        url: String,
+        /// What PostgreSQL or the network said.
+        #[source]
+        source: postgres::Error,
+    },
+
+    /// No pooled PostgreSQL connection became free, or none could be made, in time.
+    #[error("database: no PostgreSQL connection available: {0}")]
+    Pool(#[source] r2d2::Error),
+
     /// A JSON column of a stored row no longer parses, which means the file was edited by hand.
     #[error("database: column `{column}` of event `{id}` is not valid JSON: {source}")]
     Corrupt {

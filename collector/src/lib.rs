@@ -1,8 +1,9 @@
 //! The microfunnel collector: receives the event batches the tracker posts, stores them in an
-//! SQLite file and answers them back for tests and the demo.
+//! SQLite file or a PostgreSQL database and answers them back for tests and the demo.
 //!
 //! - [`batch`]: validation of a posted batch, with JSON-path error messages.
-//! - [`Store`]: the SQLite file, its migrations, inserts and queries.
+//! - [`Store`]: the database (SQLite, or PostgreSQL shared by several collectors), its
+//!   migrations, inserts and queries.
 //! - [`Funnels`]: the tracker's config decoded by the page's own engine, and stored events
 //!   replayed through it.
 //! - [`reports`]: funnel, impact, segment, experiment, drop-off and anomaly reports.
@@ -69,7 +70,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Options {
     /// The address to listen on; port 0 picks a free one (see [`Server::local_addr`]).
     pub listen: SocketAddr,
-    /// The SQLite file, created when missing.
+    /// The SQLite file, created when missing, or a `postgres://` URL (see [`Store::open`]).
     pub db: PathBuf,
     /// A directory served at `/`, if any.
     pub static_dir: Option<PathBuf>,

@@ -12,7 +12,7 @@ use microfunnel_collector::simulate::Simulation;
 use microfunnel_collector::{bind, Funnels, Options, RateLimit, ReportToken, Store};
 use tracing_subscriber::EnvFilter;
 
-/// Receives microfunnel event batches over HTTP and stores them in SQLite.
+/// Receives microfunnel event batches over HTTP and stores them in SQLite or PostgreSQL.
 ///
 /// Without a command it runs the server; `report` prints a report and `simulate` stores
 /// simulated visitors.
@@ -26,7 +26,8 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
 
-    /// SQLite file to store events in, created when missing.
+    /// SQLite file to store events in, created when missing; or a PostgreSQL URL
+    /// (`postgres://user@host:5432/dbname`), which several collectors may share.
     #[arg(long, default_value = "microfunnel.sqlite")]
     db: PathBuf,
 
@@ -76,7 +77,7 @@ enum Command {
         name: String,
         /// Query parameters, `key=value`.
         params: Vec<String>,
-        /// SQLite file the events are stored in.
+        /// SQLite file or PostgreSQL URL the events are stored in.
         #[arg(long, default_value = "microfunnel.sqlite")]
         db: PathBuf,
         /// The tracker's config JSON, needed by funnel, experiments and dropoff.
@@ -88,7 +89,7 @@ enum Command {
     },
     /// Stores simulated visitors of the demo shop, with planted behaviour, for the reports.
     Simulate {
-        /// SQLite file to store the events in, created when missing.
+        /// SQLite file (created when missing) or PostgreSQL URL to store the events in.
         #[arg(long, default_value = "microfunnel.sqlite")]
         db: PathBuf,
         /// How many visitors.

@@ -1,5 +1,8 @@
 //! The collector over real HTTP: a server bound to 127.0.0.1:0 in-process, a real SQLite file in
-//! a temporary directory, and a blocking HTTP client on the test thread.
+//! a temporary directory (or a new PostgreSQL database, see `backend`), and a blocking HTTP
+//! client on the test thread.
+
+mod backend;
 
 use std::fs;
 use std::net::SocketAddr;
@@ -130,7 +133,7 @@ fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> An
 }
 
 fn db_in(dir: &tempfile::TempDir) -> PathBuf {
-    dir.path().join("events.sqlite")
+    backend::db(dir)
 }
 
 fn event(id: &str, name: &str, ts: i64, seq: i64) -> Value {
@@ -597,6 +600,10 @@ fn config_version_is_stored_per_event_and_checked() {
 
 #[test]
 fn a_version_1_database_is_migrated_and_keeps_its_events() {
+    if backend::is_postgres() {
+        eprintln!("skipped: SQLite had a version 1 schema, PostgreSQL started at version 2's");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let db = db_in(&dir);
     // The schema as version 1 of the collector created it, by hand.
@@ -637,4 +644,78 @@ fn a_version_1_database_is_migrated_and_keeps_its_events() {
     let conn = rusqlite::Connection::open(&db).unwrap();
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
     assert_eq!(version, 2);
+}
+
+#[test]
+fn two_collectors_sharing_one_database_store_a_duplicate_once_in_arrival_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let first = Collector::start(&db, None);
+    let second = Collector::start(&db, None);
+
+    // A tracker whose retry lands on the other instance behind a load balancer.
+    let a =
+        first.post_batch(&batch(vec![event("a", "page_view", 5, 1), event("b", "click", 5, 1)]));
+    let again =
+        second.post_batch(&batch(vec![event("b", "click", 5, 1), event("c", "click", 5, 1)]));
+
+    assert_eq!((a.status, a.json()["duplicates"].clone()), (200, json!(0)), "{}", a.body);
+    assert_eq!(
+        (again.status, again.json()["duplicates"].clone()),
+        (200, json!(1)),
+        "{}",
+        again.body
+    );
+    // Equal ts and seq: arrival across both instances decides the order.
+    assert_eq!(first.event_ids(), ["a", "b", "c"]);
+    assert_eq!(second.event_ids(), ["a", "b", "c"]);
+    first.stop();
+    second.stop();
+}
+
+#[test]
+fn collectors_starting_at_once_on_a_new_database_migrate_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            std::thread::spawn(move || Collector::start(&db, None))
+        })
+        .collect();
+    let collectors: Vec<Collector> =
+        starts.into_iter().map(|start| start.join().unwrap()).collect();
+
+    for (i, collector) in collectors.iter().enumerate() {
+        let id = format!("from-{i}");
+        assert_eq!(collector.post_batch(&batch(vec![event(&id, "page_view", 1, 1)])).status, 200);
+    }
+    assert_eq!(collectors[0].events().len(), 4);
+    let latest = if backend::is_postgres() { 1 } else { 2 };
+    assert_eq!(backend::schema_version(&db), latest);
+    for collector in collectors {
+        collector.stop();
+    }
+}
+
+#[test]
+fn unreachable_postgres_stops_the_collector_naming_the_url_without_its_password() {
+    use std::process::Command;
+
+    // Nothing listens on port 1 of loopback, so the connection is refused at once.
+    let url = "postgres://mf:s3cret@127.0.0.1:1/events";
+    let output = Command::new(env!("CARGO_BIN_EXE_microfunnel-collector"))
+        .args(["--listen", "127.0.0.1:0", "--db", url])
+        .output()
+        .unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("failed to open database `postgres://mf:***@127.0.0.1:1/events`: "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+    assert!(output.stdout.is_empty(), "it never listened");
 }

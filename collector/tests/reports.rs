@@ -1,8 +1,11 @@
-//! The reports over real HTTP on a real SQLite file filled by the traffic simulator: every
-//! report must recover the behaviour the simulator planted, within the confidence it states.
+//! The reports over real HTTP on a real SQLite file (or PostgreSQL database, see `backend`)
+//! filled by the traffic simulator: every report must recover the behaviour the simulator
+//! planted, within the confidence it states.
 //!
 //! One simulated shop (10,000 visitors over 28 days, seed 1) is shared by every test of this
 //! file; the collector serves it with the demo's own `www/config.json`.
+
+mod backend;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -29,7 +32,7 @@ fn shop() -> &'static Shop {
     static SHOP: OnceLock<Shop> = OnceLock::new();
     SHOP.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("shop.sqlite");
+        let db = backend::db(&dir);
         let last_day = reports::parse_date("2026-11-30").unwrap();
         let simulation = Simulation { visitors: 10_000, seed: 1, days: 28, last_day };
         let runtime = tokio::runtime::Builder::new_multi_thread()

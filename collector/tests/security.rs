@@ -1,6 +1,8 @@
 //! The collector against the threats it is meant to withstand, each test named after one, over
-//! real HTTP (or raw TCP, for what no well-behaved client sends) and a real SQLite file.
+//! real HTTP (or raw TCP, for what no well-behaved client sends) and a real SQLite file (or a
+//! PostgreSQL database, see `backend`).
 
+mod backend;
 mod common;
 
 use std::fs;
@@ -36,7 +38,7 @@ fn basic(user_and_password: &str) -> String {
 #[test]
 fn stranger_without_a_token_gets_401_and_no_data() {
     let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(&with_token(&dir.path().join("db.sqlite")));
+    let collector = Collector::start(&with_token(&backend::db(&dir)));
     collector.assert_still_accepts("secret-event");
 
     for path in ["/api/events", "/api/events?name=page_view", "/api/funnels"] {
@@ -54,7 +56,7 @@ fn stranger_without_a_token_gets_401_and_no_data() {
 #[test]
 fn stranger_with_a_wrong_token_gets_401_and_no_data() {
     let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(&with_token(&dir.path().join("db.sqlite")));
+    let collector = Collector::start(&with_token(&backend::db(&dir)));
     collector.assert_still_accepts("secret-event");
     let guesses = [
         bearer("wrong"),
@@ -79,7 +81,7 @@ fn stranger_with_a_wrong_token_gets_401_and_no_data() {
 #[test]
 fn holder_of_the_token_gets_the_reports_by_bearer_or_browser_password() {
     let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(&with_token(&dir.path().join("db.sqlite")));
+    let collector = Collector::start(&with_token(&backend::db(&dir)));
     collector.assert_still_accepts("e-1");
 
     let by_bearer = collector.event_ids_with(&[("Authorization", &bearer(TOKEN))]);
@@ -97,7 +99,7 @@ fn ingestion_and_the_static_site_stay_public_when_reports_need_a_token() {
     let site = dir.path().join("www");
     fs::create_dir_all(&site).unwrap();
     fs::write(site.join("index.html"), "<h1>shop</h1>").unwrap();
-    let options = Options { static_dir: Some(site), ..with_token(&dir.path().join("db.sqlite")) };
+    let options = Options { static_dir: Some(site), ..with_token(&backend::db(&dir)) };
     let collector = Collector::start(&options);
 
     collector.assert_still_accepts("public-post");
@@ -111,7 +113,7 @@ fn ingestion_and_the_static_site_stay_public_when_reports_need_a_token() {
 fn without_a_token_loopback_gets_the_reports() {
     // What the end-to-end harness and `cargo xtask demo` rely on.
     let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(&options(&dir.path().join("db.sqlite")));
+    let collector = Collector::start(&options(&backend::db(&dir)));
     collector.assert_still_accepts("e-1");
 
     assert_eq!(collector.event_ids(), ["e-1"]);
@@ -122,7 +124,7 @@ fn without_a_token_loopback_gets_the_reports() {
 fn without_a_token_a_request_through_a_local_proxy_gets_403() {
     // A reverse proxy on the same machine connects from loopback on behalf of anyone.
     let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(&options(&dir.path().join("db.sqlite")));
+    let collector = Collector::start(&options(&backend::db(&dir)));
     collector.assert_still_accepts("secret-event");
 
     for (name, value) in [
@@ -139,7 +141,7 @@ fn without_a_token_a_request_through_a_local_proxy_gets_403() {
     collector.stop();
 }
 
-/// One request through the collector's real router and a real SQLite file, as if it came from
+/// One request through the collector's real router and a real database, as if it came from
 /// `peer`: the one fault a test on this machine cannot cause over TCP, since it may only
 /// connect from loopback.
 fn request_from(
@@ -148,9 +150,10 @@ fn request_from(
     path: &str,
     headers: &[(&str, &str)],
 ) -> (u16, Value) {
+    // Opened outside the runtime: opening blocks, and the PostgreSQL client runs its own.
+    let store = Store::open(&options.db).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
-        let store = Store::open(&options.db).unwrap();
         let app = router(store, None, options).unwrap();
         // What `into_make_service_with_connect_info` puts on every request of a connection.
         let mut request = Request::get(path).extension(ConnectInfo(peer));
@@ -167,7 +170,7 @@ fn request_from(
 #[test]
 fn without_a_token_a_non_loopback_peer_gets_403_naming_the_flag() {
     let dir = tempfile::tempdir().unwrap();
-    let options = options(&dir.path().join("db.sqlite"));
+    let options = options(&backend::db(&dir));
 
     for peer in
         ["192.168.1.20:5000", "10.0.0.7:5000", "[2001:db8::1]:5000", "[::ffff:10.0.0.1]:5000"]
@@ -187,7 +190,7 @@ fn without_a_token_a_non_loopback_peer_gets_403_naming_the_flag() {
 #[test]
 fn non_loopback_peer_with_the_token_gets_the_reports() {
     let dir = tempfile::tempdir().unwrap();
-    let options = with_token(&dir.path().join("db.sqlite"));
+    let options = with_token(&backend::db(&dir));
     let remote: SocketAddr = "198.51.100.4:5000".parse().unwrap();
 
     let (without, _) = request_from(remote, &options, "/api/events", &[]);
@@ -204,7 +207,7 @@ fn report_token_from_the_environment_locks_the_binary_reports() {
     use std::process::{Command, Stdio};
 
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db.sqlite");
+    let db = backend::db(&dir);
     let mut child = Command::new(env!("CARGO_BIN_EXE_microfunnel-collector"))
         .args(["--listen", "127.0.0.1:0", "--db", db.to_str().unwrap()])
         .env("MICROFUNNEL_REPORT_TOKEN", TOKEN)
@@ -233,7 +236,7 @@ fn report_token_from_the_environment_locks_the_binary_reports() {
 #[test]
 fn empty_report_token_stops_the_binary_instead_of_opening_the_reports() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db.sqlite");
+    let db = backend::db(&dir);
 
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_microfunnel-collector"))
         .args(["--listen", "127.0.0.1:0", "--db", db.to_str().unwrap(), "--report-token", ""])
@@ -251,7 +254,7 @@ fn empty_report_token_stops_the_binary_instead_of_opening_the_reports() {
 #[test]
 fn malformed_utf8_body_is_400_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(&options(&dir.path().join("db.sqlite")));
+    let collector = Collector::start(&options(&backend::db(&dir)));
     let good = batch(vec![event("e-1")]).to_string();
     // Invalid UTF-8 inside a string, then outside any string, then a lone surrogate escape.
     let (before, after) = good.split_once("demo-shop").unwrap();
@@ -273,7 +276,7 @@ fn malformed_utf8_body_is_400_with_a_reason() {
 #[test]
 fn deeply_nested_json_is_400_without_overflowing_the_stack() {
     let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(&options(&dir.path().join("db.sqlite")));
+    let collector = Collector::start(&options(&backend::db(&dir)));
     let arrays = "[".repeat(100_000);
     let objects = "{\"a\":".repeat(100_000);
     // Deep nesting inside an otherwise valid batch, where a param value would be.
@@ -299,14 +302,17 @@ const HOSTILE: &str = "x'; DROP TABLE events; -- \" ` %_ \\ \0 \u{202e} ' OR '1'
 #[test]
 fn sql_metacharacters_in_every_field_are_stored_verbatim_and_never_run() {
     let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(&options(&dir.path().join("db.sqlite")));
+    let collector = Collector::start(&options(&backend::db(&dir)));
     let hostile = |tag: &str| format!("{tag}:{HOSTILE}");
+    // Ids and keys are stored as plain text, which in PostgreSQL cannot hold NUL: they carry
+    // everything else (NUL in them is refused, see the next test).
+    let key = |tag: &str| format!("{tag}:{}", HOSTILE.replace('\0', ""));
     let batch = json!({
-        "v": 1, "site": hostile("site"), "client_id": hostile("client"),
-        "session_id": hostile("session"), "config_version": "'; DROP TABLE events; --",
+        "v": 1, "site": key("site"), "client_id": key("client"),
+        "session_id": key("session"), "config_version": "'; DROP TABLE events; --",
         "sent_at": 0,
         "events": [{
-            "id": hostile("id"), "name": "page_view", "ts": 1, "seq": 1,
+            "id": key("id"), "name": "page_view", "ts": 1, "seq": 1,
             "page": { "url": hostile("url"), "path": hostile("path"), "title": hostile("title"),
                       "referrer": hostile("referrer") },
             "params": { hostile("key"): hostile("value") },
@@ -319,20 +325,39 @@ fn sql_metacharacters_in_every_field_are_stored_verbatim_and_never_run() {
     let filtered = collector.get("/api/events?name=x'%20OR%20'1'='1");
 
     assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_eq!(answer.json()["accepted"], json!([hostile("id")]));
+    assert_eq!(answer.json()["accepted"], json!([key("id")]));
     let stored = collector.events_with(&[]);
     assert_eq!(stored.len(), 1, "the table is still there, with the one event");
     let event = &stored[0];
     for (field, tag) in [("site", "site"), ("client_id", "client"), ("session_id", "session")] {
-        assert_eq!(event[field], json!(hostile(tag)), "{field}");
+        assert_eq!(event[field], json!(key(tag)), "{field}");
     }
-    assert_eq!(event["id"], json!(hostile("id")));
+    assert_eq!(event["id"], json!(key("id")));
     assert_eq!(event["config_version"], "'; DROP TABLE events; --");
     assert_eq!(event["page"], batch["events"][0]["page"]);
     assert_eq!(event["params"], batch["events"][0]["params"]);
     assert_eq!(event["segment"], batch["events"][0]["segment"]);
     assert_eq!(event["funnels"], batch["events"][0]["funnels"]);
     assert_eq!((filtered.status, filtered.json()), (200, json!([])), "the filter is a value");
+    collector.assert_still_accepts("after");
+    collector.stop();
+}
+
+#[test]
+fn nul_in_an_id_or_visitor_is_refused_and_nothing_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(&options(&backend::db(&dir)));
+    let mut in_client = batch(vec![event("fine")]);
+    in_client["client_id"] = json!("c\u{0}1");
+
+    let in_id = collector.post(batch(vec![event("ok"), event("e\u{0}1")]).to_string());
+    let in_client = collector.post(in_client.to_string());
+
+    assert_eq!(in_id.status, 400, "{}", in_id.body);
+    assert_eq!(in_id.reason(), "events[1].id: must not contain a NUL character");
+    assert_eq!(in_client.status, 400, "{}", in_client.body);
+    assert_eq!(in_client.reason(), "client_id: must not contain a NUL character");
+    assert_eq!(collector.event_ids(), Vec::<String>::new(), "the whole batch is refused");
     collector.assert_still_accepts("after");
     collector.stop();
 }
@@ -346,7 +371,7 @@ fn path_traversal_never_reaches_a_file_outside_the_static_dir() {
     fs::write(site.join("sub").join("page.html"), "<p>sub</p>").unwrap();
     // The file an attacker is after, one level above the served directory.
     fs::write(dir.path().join("secret.txt"), "TOP-SECRET").unwrap();
-    let options = Options { static_dir: Some(site), ..options(&dir.path().join("db.sqlite")) };
+    let options = Options { static_dir: Some(site), ..options(&backend::db(&dir)) };
     let collector = Collector::start(&options);
     let attempts = [
         "/../secret.txt",
@@ -384,7 +409,7 @@ fn path_traversal_never_reaches_a_file_outside_the_static_dir() {
 #[test]
 fn oversized_headers_are_refused_and_the_next_request_is_served() {
     let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(&options(&dir.path().join("db.sqlite")));
+    let collector = Collector::start(&options(&backend::db(&dir)));
     let body = batch(vec![event("big-header")]).to_string();
     let one_huge = format!(
         "POST /collect HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -412,10 +437,8 @@ fn oversized_headers_are_refused_and_the_next_request_is_served() {
 #[test]
 fn client_that_stalls_halfway_does_not_block_others_and_is_cut_off() {
     let dir = tempfile::tempdir().unwrap();
-    let options = Options {
-        request_timeout: Duration::from_secs(1),
-        ..options(&dir.path().join("db.sqlite"))
-    };
+    let options =
+        Options { request_timeout: Duration::from_secs(1), ..options(&backend::db(&dir)) };
     let collector = Collector::start(&options);
     let stalled_body = {
         let mut stream = TcpStream::connect(collector.addr).unwrap();
@@ -454,7 +477,7 @@ fn client_that_stalls_halfway_does_not_block_others_and_is_cut_off() {
 #[test]
 fn oversized_batch_is_400_with_a_reason_and_the_next_batch_is_stored() {
     let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(&options(&dir.path().join("db.sqlite")));
+    let collector = Collector::start(&options(&backend::db(&dir)));
     let events = (0..501).map(|i| event(&format!("e-{i}"))).collect();
 
     let answer = collector.post(batch(events).to_string());
@@ -469,7 +492,7 @@ fn oversized_batch_is_400_with_a_reason_and_the_next_batch_is_stored() {
 #[test]
 fn bad_requests_interleaved_with_good_ones_lose_none_of_the_good() {
     let dir = tempfile::tempdir().unwrap();
-    let collector = Collector::start(&options(&dir.path().join("db.sqlite")));
+    let collector = Collector::start(&options(&backend::db(&dir)));
     let bad_bodies: Vec<Vec<u8>> = vec![
         b"".to_vec(),
         b"null".to_vec(),
@@ -499,7 +522,7 @@ fn every_refusal_says_why_in_json() {
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("www");
     fs::create_dir_all(&site).unwrap();
-    let options = Options { static_dir: Some(site), ..options(&dir.path().join("db.sqlite")) };
+    let options = Options { static_dir: Some(site), ..options(&backend::db(&dir)) };
     let collector = Collector::start(&options);
 
     let wrong_method = collector.get("/collect");
@@ -523,7 +546,7 @@ fn page_on_an_unlisted_origin_cannot_post() {
     let dir = tempfile::tempdir().unwrap();
     let options = Options {
         allow_origins: vec!["https://shop.example".into(), "HTTP://Localhost:8080".into()],
-        ..options(&dir.path().join("db.sqlite"))
+        ..options(&backend::db(&dir))
     };
     let collector = Collector::start(&options);
     let body = |id: &str| batch(vec![event(id)]).to_string();
@@ -559,10 +582,7 @@ fn allow_origin_with_a_path_stops_the_collector_at_start() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
 
     for origin in ["https://shop.example/", "shop.example", "https://", "ftp://shop.example"] {
-        let options = Options {
-            allow_origins: vec![origin.into()],
-            ..options(&dir.path().join("db.sqlite"))
-        };
+        let options = Options { allow_origins: vec![origin.into()], ..options(&backend::db(&dir)) };
         let error = runtime.block_on(bind(&options)).unwrap_err();
 
         assert!(matches!(&error, Error::BadOrigin(o) if o == origin), "{origin}: {error}");
@@ -572,8 +592,7 @@ fn allow_origin_with_a_path_stops_the_collector_at_start() {
 #[test]
 fn client_flooding_collect_gets_429_with_retry_after_and_others_go_on() {
     let dir = tempfile::tempdir().unwrap();
-    let options =
-        Options { rate_limit: RateLimit::new(1, 3), ..options(&dir.path().join("db.sqlite")) };
+    let options = Options { rate_limit: RateLimit::new(1, 3), ..options(&backend::db(&dir)) };
     let collector = Collector::start(&options);
 
     for i in 0..3 {

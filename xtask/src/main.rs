@@ -8,6 +8,8 @@ mod build;
 mod cmd;
 mod config;
 mod demo;
+mod load;
+mod postgres;
 mod size;
 mod test;
 mod tools;
@@ -25,14 +27,17 @@ usage: cargo xtask <command>
 
 commands:
   setup   install what is missing: the wasm32 target, wasm-bindgen-cli, npm packages
-          (Chromium is installed by `test`, which needs it)
+          (Chromium and PostgreSQL are installed by `test`, which needs them)
   build   build the tracker into www/dist and measure it into www/dist/size.json
   size    check www/dist/size.json against the budget in wasm-pack.toml
   demo    build, then serve the demo site with the collector (address: MF_LISTEN);
           `demo --simulate` first stores 5,000 simulated visitors for the reports
-  test    native tests, browser tests, build, size budget and end-to-end tests
+  test    native tests (the collector's on SQLite, then on PostgreSQL), browser tests, build,
+          size budget and end-to-end tests
   bench   measure microfunnel beside its peers into BENCHMARKS.md (not part of `test`;
-          `bench --quick` for a short run)";
+          `bench --quick` for a short run)
+  load    measure the release collector's sustained ingest on SQLite and PostgreSQL, and check
+          that nothing is lost (not part of `test`; `load --quick` for a short run)";
 
 fn main() -> ExitCode {
     match run() {
@@ -54,6 +59,9 @@ fn run() -> Result<()> {
             if let Err(err) = tools::browser() {
                 println!("setup: {err:#} (needed by `cargo xtask test` only)");
             }
+            if let Err(err) = postgres::install() {
+                println!("setup: {err:#} (needed by `cargo xtask test` and `load` only)");
+            }
             Ok(())
         }
         ["build"] => {
@@ -69,6 +77,7 @@ fn run() -> Result<()> {
         ["demo", "--simulate"] => demo::demo(&repo, true),
         ["test"] => test::test(&repo),
         ["bench", rest @ ..] => bench::bench(&repo, rest),
+        ["load", rest @ ..] => load::load(&repo, rest),
         [] | ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             Ok(())

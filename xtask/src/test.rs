@@ -7,6 +7,7 @@ use anyhow::{anyhow, Result};
 
 use crate::cmd::{cargo, run};
 use crate::config::Config;
+use crate::postgres::{self, Durability};
 use crate::tools::{self, Browser, WASM_TARGET};
 use crate::{build, size, Repo};
 
@@ -22,6 +23,7 @@ pub fn test(repo: &Repo) -> Result<()> {
     steps.run("native tests", || {
         run(cargo().current_dir(&repo.root).args(["test", "--workspace"]))
     })?;
+    steps.run("collector on postgres", || collector_on_postgres(repo))?;
     steps.run("wasm tests", || wasm_tests(repo, &browser))?;
     let (config, report) = steps.run("build", || {
         let config = Config::load(&repo.root)?;
@@ -64,6 +66,18 @@ fn lint(repo: &Repo) -> Result<()> {
         "-D",
         "warnings",
     ]))
+}
+
+/// The collector's storage tests again, on a real PostgreSQL server started for them (the native
+/// tests above ran them on SQLite). The tests that never touch the database are not repeated.
+fn collector_on_postgres(repo: &Repo) -> Result<()> {
+    let server = postgres::Server::start(&postgres::install()?, Durability::Tests)?;
+    run(cargo()
+        .current_dir(&repo.root)
+        .env("MF_TEST_BACKEND", "postgres")
+        .env("MF_TEST_POSTGRES_URL", server.base_url())
+        .args(["test", "-p", "microfunnel-collector"])
+        .args(["--test", "http", "--test", "security", "--test", "reports", "--test", "faults"]))
 }
 
 fn wasm_tests(repo: &Repo, browser: &Browser) -> Result<()> {

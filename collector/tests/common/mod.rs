@@ -1,5 +1,6 @@
-//! The harness of the security tests: a collector in-process on 127.0.0.1:0 with a real SQLite
-//! file, a blocking HTTP client, and a raw TCP client for requests no well-behaved client sends.
+//! The harness of the security tests: a collector in-process on 127.0.0.1:0 with a real
+//! database (see `backend`), a blocking HTTP client, and a raw TCP client for requests no
+//! well-behaved client sends.
 
 #![allow(dead_code)]
 
