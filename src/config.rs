@@ -128,6 +128,8 @@ pub enum TriggerKind {
     Visibility { percent: f64, min_ms: f64, fire: Fire },
     /// An uncaught JavaScript error in the page (`window` `error` events; at most 20 a page).
     JsError,
+    /// Every `interval_ms` after the page view, at most `limit` times a page (0: no limit).
+    Timer { interval_ms: f64, limit: f64 },
 }
 
 /// How often a visibility trigger fires.
@@ -289,6 +291,7 @@ pub const TRIGGER_TYPES: &[(&str, &[&str])] = &[
     ("history_change", &[]),
     ("visibility", &["percent", "min_duration", "fire"]),
     ("js_error", &[]),
+    ("timer", &["interval", "limit"]),
 ];
 /// A visibility trigger's `fire`.
 pub const FIRES: &[(&str, Fire)] = &[
@@ -568,6 +571,18 @@ impl Decoder<'_> {
             "history_change" => TriggerKind::HistoryChange,
             "visibility" => self.visibility(value, path)?,
             "js_error" => TriggerKind::JsError,
+            "timer" => {
+                let Some(interval) = value.get("interval") else {
+                    self.error(path, "`interval` is required".into());
+                    return None;
+                };
+                let interval_ms = self.duration(interval, &join(path, "interval"))?;
+                let limit = match value.get("limit") {
+                    Some(v) => self.number(v, &join(path, "limit"), 0.0, 1e6)?,
+                    None => 0.0,
+                };
+                TriggerKind::Timer { interval_ms, limit }
+            }
             "scroll" => TriggerKind::Scroll {
                 percent: self.percents(value, path, "percent", &[25.0, 50.0, 75.0, 90.0])?,
             },
@@ -590,7 +605,7 @@ impl Decoder<'_> {
             }
             other => {
                 let known = "page_view, click, scroll, video, download, form_submit, data_layer, \
-                             history_change, visibility, js_error";
+                             history_change, visibility, js_error, timer";
                 self.error(
                     &join(path, "on"),
                     format!("unknown trigger type `{other}`; known: {known}"),

@@ -141,6 +141,12 @@ fn variable_key(key: &str) -> Option<Value> {
 }
 
 /// The keys every trigger has, the type's own keys when `on` names it, nothing else.
+///
+/// Every type's keys are declared (as `true`) at the top, where `additionalProperties` refuses
+/// any other key; each type's branch then checks its own keys and forbids the other types' keys
+/// (a `false` schema reports at the key's own path, as the decoder does). Not
+/// `unevaluatedProperties`: in draft 2020-12 a key whose value fails counts as unevaluated, and
+/// every wrong value would also be reported as an unknown key.
 fn trigger() -> Value {
     let mut properties = Map::new();
     for key in TRIGGER_KEYS {
@@ -149,15 +155,25 @@ fn trigger() -> Value {
     }
     let types: Vec<&str> = TRIGGER_TYPES.iter().map(|(name, _)| *name).collect();
     properties.insert("on".into(), json!({ "enum": types }));
+    for (_, own) in TRIGGER_TYPES {
+        for key in *own {
+            properties.insert((*key).to_string(), json!(true));
+        }
+    }
     let mut branches = Vec::new();
     for (name, own) in TRIGGER_TYPES {
-        let mut own_properties = Map::new();
+        let mut branch_properties = Map::new();
+        for (_, others) in TRIGGER_TYPES {
+            for key in *others {
+                branch_properties.insert((*key).to_string(), json!(false));
+            }
+        }
         for key in *own {
             let schema = type_key(name, key)
                 .unwrap_or_else(|| panic!("no schema for the key `{key}` of `{name}` triggers"));
-            own_properties.insert((*key).to_string(), schema);
+            branch_properties.insert((*key).to_string(), schema);
         }
-        let mut then = json!({ "properties": own_properties });
+        let mut then = json!({ "properties": branch_properties });
         let required = type_required(name);
         if !required.is_empty() {
             then["required"] = json!(required);
@@ -172,7 +188,7 @@ fn trigger() -> Value {
         "properties": properties,
         "required": ["id", "on"],
         "allOf": branches,
-        "unevaluatedProperties": false
+        "additionalProperties": false
     })
 }
 
@@ -200,6 +216,8 @@ fn type_key(kind: &str, key: &str) -> Option<Value> {
         ("visibility", "percent") => number(1.0, 100.0),
         ("visibility", "min_duration") => reference("duration"),
         ("visibility", "fire") => names(FIRES),
+        ("timer", "interval") => reference("duration"),
+        ("timer", "limit") => number(0.0, 1e6),
         _ => return None,
     })
 }
@@ -208,6 +226,7 @@ fn type_required(kind: &str) -> &'static [&'static str] {
     match kind {
         "data_layer" => &["name"],
         "visibility" => &["selector"],
+        "timer" => &["interval"],
         _ => &[],
     }
 }

@@ -33,6 +33,8 @@ pub enum Observation<'a> {
     /// An element has been visible as the visibility trigger `trigger` (its id) asks; `key`
     /// tells elements apart for the page's life.
     Visible { element: &'a dyn Element, trigger: &'a str, key: u32 },
+    /// The timer trigger `trigger` (its id) went off for the `count`-th time on this page.
+    Timer { trigger: &'a str, count: f64 },
     /// An uncaught error: its message, the script's URL and the line.
     Error { message: &'a str, source: &'a str, line: f64 },
 }
@@ -170,6 +172,15 @@ pub fn recognise<'a>(
             TriggerKind::Visibility { percent, fire, .. },
             Observation::Visible { element, trigger: id, key },
         ) if trigger.id == *id => visible(trigger, index, *percent, *fire, *element, *key, memory),
+        (TriggerKind::Timer { interval_ms, .. }, Observation::Timer { trigger: id, count })
+            if trigger.id == *id =>
+        {
+            let params = obj(vec![
+                ("timer_count", Value::Num(*count)),
+                ("timer_interval_ms", Value::Num(*interval_ms)),
+            ]);
+            Recognised::Yes(vec![candidate(trigger, "timer", Value::obj(), params, None)])
+        }
         (TriggerKind::JsError, Observation::Error { message, source, line }) => {
             let params = obj(vec![
                 ("error_message", clean_text(message, 100).into()),

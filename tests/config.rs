@@ -243,3 +243,19 @@ fn a_regex_that_can_backtrack_for_ever_is_refused_with_its_path() {
         ["triggers[0].when[0].value: `^(a+)+$` repeats a repetition, which can hang the page: unnest it"]
     );
 }
+
+#[test]
+fn a_timer_needs_an_interval_and_a_limit_in_range() {
+    let config = r#"{ "site": "s", "triggers": [
+        { "id": "a", "on": "timer" },
+        { "id": "b", "on": "timer", "interval": "2s", "limit": -1 },
+        { "id": "c", "on": "timer", "interval": "1m", "limit": 3 }
+    ] }"#;
+    assert_eq!(
+        errors(config),
+        [
+            "triggers[0]: `interval` is required",
+            "triggers[1].limit: `-1` is out of range: 0 to 1000000",
+        ]
+    );
+}

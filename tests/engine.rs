@@ -589,3 +589,21 @@ fn an_uncaught_error_becomes_a_js_error_event_with_message_source_and_line() {
         Observation::Error { message: "x", source: "chrome-extension://abc/x.js", line: 1.0 };
     assert!(e.observe(&foreign, T0 + 1.0).is_empty());
 }
+
+#[test]
+fn a_timer_fires_with_its_count_for_its_own_trigger_only() {
+    let config = r#"{ "site": "s", "triggers": [
+        { "id": "engaged", "on": "timer", "interval": "30s", "limit": 2, "event": "engaged_30s" },
+        { "id": "pricing_timer", "on": "timer", "interval": 5000,
+          "when": [{ "var": "page.path", "op": "equals", "value": "/pricing" }] }
+    ] }"#;
+    let mut e = engine_on(config, "http://shop.test/", None);
+    let tick = |trigger, count| Observation::Timer { trigger, count };
+    let out = e.observe(&tick("engaged", 1.0), T0 + 30_000.0);
+    assert_eq!(names(&out), ["engaged_30s"]);
+    assert_eq!(param(&out[0], "timer_count"), &Value::Num(1.0));
+    assert_eq!(param(&out[0], "timer_interval_ms"), &Value::Num(30_000.0));
+    // The other timer's condition fails on this page; an unknown id makes nothing.
+    assert!(e.observe(&tick("pricing_timer", 1.0), T0 + 31_000.0).is_empty());
+    assert!(e.observe(&tick("nope", 1.0), T0 + 32_000.0).is_empty());
+}

@@ -117,8 +117,10 @@ fn read_state(site: &str) -> Option<(String, Value)> {
 /// - `transmit(endpoint, body, beacon, batch)`, to send a body (by beacon first when `beacon`
 ///   is set); it returns `true` when a beacon took it, and otherwise answers [`delivered`]
 ///   once the request ends;
-/// - `watch(watches_json)`, once after the page view when the config has visibility triggers:
-///   `[[trigger_id, selector, ratio, min_ms], ...]`, answered by `handle("visible", ...)`.
+/// - `watch(watches_json)`, once after the page view when the config has visibility or timer
+///   triggers: `[[trigger_id, selector, ratio, min_ms], ...]` for each visibility trigger,
+///   answered by `handle("visible", ...)`, and `[trigger_id, null, limit, interval_ms]` for each
+///   timer, answered by `handle("timer", ...)`.
 ///
 /// `page` is `[url, title, referrer, user_agent, debug]`, read by the loader; `debug` is
 /// whether `microfunnel.debug(true)` was called on an earlier page.
@@ -167,15 +169,21 @@ pub fn start(
         recent: Vec::new(),
         state_text,
     };
-    // What the loader is to watch for the visibility triggers: `[id, selector, ratio, ms]`.
+    // What the loader is to watch for the visibility and timer triggers (see `watch` above).
     let mut watches = Vec::new();
     for t in &tracker.engine.config().triggers {
-        if let TriggerKind::Visibility { percent, min_ms, .. } = t.kind {
-            let selector = t.selector.as_deref().unwrap_or_default();
-            let watch =
-                [t.id.as_str().into(), selector.into(), (percent / 100.0).into(), min_ms.into()];
-            watches.push(Value::Arr(watch.into()));
-        }
+        let id = t.id.as_str().into();
+        let watch = match t.kind {
+            TriggerKind::Visibility { percent, min_ms, .. } => {
+                let selector = t.selector.as_deref().unwrap_or_default();
+                [id, selector.into(), (percent / 100.0).into(), min_ms.into()]
+            }
+            TriggerKind::Timer { interval_ms, limit } => {
+                [id, Value::Null, limit.into(), interval_ms.into()]
+            }
+            _ => continue,
+        };
+        watches.push(Value::Arr(watch.into()));
     }
     // SAFETY: not busy (checked above), and nothing else reaches the slot during start-up.
     unsafe { *SLOT.tracker.get() = Some(tracker) };
@@ -218,6 +226,7 @@ fn load_config(text: &str) -> Option<Config> {
 /// - `"push"`: an object pushed to the data layer or through `microfunnel.push`;
 /// - `"visible"`: `[element, trigger_id, key]` when an element has been on screen as a
 ///   visibility trigger asks (`key` tells elements apart);
+/// - `"timer"`: `[trigger_id, count]` each time a timer trigger's interval passes;
 /// - `"error"`: `[message, source, line]` of an uncaught error in the page;
 /// - `"route"`: `[url, title, source, page_view, old_url]` after a URL change without a page
 ///   load;
@@ -256,6 +265,12 @@ pub fn handle(kind: &str, payload: JsValue, time: f64) {
             let key = fields.get(2).as_f64().unwrap_or_default() as u32;
             let element = DomElement(target);
             run(&Observation::Visible { element: &element, trigger: &trigger, key }, time);
+        }
+        "timer" => {
+            let fields: js_sys::Array = payload.unchecked_into();
+            let trigger = fields.get(0).as_string().unwrap_or_default();
+            let count = fields.get(1).as_f64().unwrap_or_default();
+            run(&Observation::Timer { trigger: &trigger, count }, time);
         }
         "error" => {
             let fields: js_sys::Array = payload.unchecked_into();

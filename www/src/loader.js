@@ -448,6 +448,15 @@
   function watch(json) {
     try {
       JSON.parse(json).forEach(function (spec) {
+        // A timer trigger: `[id, null, limit, interval]`, counted from the module's start.
+        if (spec[1] === null) {
+          var count = 0;
+          var every = setInterval(function () {
+            handle('timer', [spec[0], ++count]);
+            if (count === spec[2]) clearInterval(every);
+          }, spec[3]);
+          return;
+        }
         var timers = new Map();
         var later = 0;
         var observer = new IntersectionObserver(
@@ -644,10 +653,8 @@
                 name: 'tracking_blocked',
                 ts: now,
                 seq: 0,
-                page: { url: landing, path: location.pathname, title: d.title, referrer: d.referrer },
+                page: { url: landing, path: location.pathname },
                 params: { reason: 'csp', directive: "script-src 'wasm-unsafe-eval'" },
-                segment: {},
-                funnels: {},
               },
             ],
           };

@@ -12,7 +12,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::cmd::{cargo, run};
 use crate::config::Config;
@@ -148,16 +148,36 @@ fn bundle(repo: &Repo, config: &Config) -> Result<()> {
         &loader_out,
     ]))?;
 
-    // The glue stays an ES module: the loader fetches it with a dynamic `import()`.
+    // The glue stays an ES module: the loader fetches it with a dynamic `import()`. It is
+    // bundled from an entry that re-exports all but `initSync`, which the loader never calls,
+    // so that esbuild leaves that function out (−78 B gzip).
     let glue = out_dir.join(config.glue_name());
+    let source = fs::read_to_string(&glue)
+        .with_context(|| format!("failed to read `{}`", glue.display()))?;
+    let mut exports: Vec<&str> = source
+        .lines()
+        .filter_map(|line| line.strip_prefix("export function "))
+        .filter_map(|rest| rest.split('(').next())
+        .collect();
+    if exports.is_empty() || !source.contains("__wbg_init as default") {
+        bail!("the glue's exports are not what this build expects: check wasm-bindgen's output");
+    }
+    exports.push("default");
+    let entry = out_dir.join("mf.entry.js");
+    let glue_name = config.glue_name();
+    fs::write(&entry, format!("export {{ {} }} from './{glue_name}';\n", exports.join(", ")))
+        .with_context(|| format!("failed to write `{}`", entry.display()))?;
     let glue_out = format!("--outfile={}", glue.display());
-    run(Command::new(&esbuild).current_dir(&repo.root).arg(&glue).args([
+    let bundled = run(Command::new(&esbuild).current_dir(&repo.root).arg(&entry).args([
+        "--bundle",
         "--minify",
         "--format=esm",
         "--allow-overwrite",
         "--log-level=warning",
         &glue_out,
-    ]))
+    ]));
+    fs::remove_file(&entry).with_context(|| format!("failed to remove `{}`", entry.display()))?;
+    bundled
 }
 
 fn copy_schema(repo: &Repo, out_dir: &Path) -> Result<()> {
