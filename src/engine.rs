@@ -246,6 +246,9 @@ impl Engine {
             for (key, template) in &trigger.params {
                 params.set(key, template.render(&scope));
             }
+            if let Observation::Visible { key, .. } = observation {
+                self.memory.mark_once(index, *key);
+            }
             let event = self.blank_event(&candidate.name, flat_params(params), now);
             self.explain_set(index, format!("fired `{}`", candidate.name));
             made.push(event);

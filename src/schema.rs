@@ -32,11 +32,17 @@ pub fn schema() -> Value {
     root["$defs"] = json!({
         "condition": object(CONDITION_KEYS, condition_key, &["var", "op", "value"]),
         "conditions": { "type": "array", "items": { "$ref": "#/$defs/condition" } },
+        // Above zero, as the decoder wants: `0s` and `0.0m` are refused as `0` is. The
+        // pattern needs a digit other than 0 before or after the point (no look-ahead, which
+        // not every validator has).
         "duration": {
             "description": "Milliseconds, or a number with s, m, h or d: 90s, 30m, 2h, 7d.",
             "oneOf": [
                 { "type": "number", "exclusiveMinimum": 0 },
-                { "type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?[smhd]$" }
+                {
+                    "type": "string",
+                    "pattern": "^([0-9]*[1-9][0-9]*(\\.[0-9]+)?|[0-9]+\\.[0-9]*[1-9][0-9]*)[smhd]$"
+                }
             ]
         },
         "event_name": {

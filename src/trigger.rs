@@ -32,7 +32,7 @@ pub enum Observation<'a> {
     Route { old_url: &'a str, new_url: &'a str, title: &'a str, source: &'a str, page_view: bool },
     /// An element has been visible as the visibility trigger `trigger` (its id) asks; `key`
     /// tells elements apart for the page's life.
-    Visible { element: &'a dyn Element, trigger: &'a str, key: u32 },
+    Visible { element: &'a dyn Element, trigger: &'a str, key: f64 },
     /// The timer trigger `trigger` (its id) went off for the `count`-th time on this page.
     Timer { trigger: &'a str, count: f64 },
     /// An uncaught error: its message, the script's URL and the line.
@@ -99,7 +99,7 @@ impl PageMemory {
         self.once.clear();
     }
 
-    fn mark_once(&mut self, trigger: usize, what: f64) {
+    pub(crate) fn mark_once(&mut self, trigger: usize, what: f64) {
         self.once.push((trigger, what));
     }
 
@@ -199,10 +199,9 @@ fn visible<'a>(
     percent: f64,
     fire: Fire,
     element: &dyn Element,
-    key: u32,
-    memory: &mut PageMemory,
+    key: f64,
+    memory: &PageMemory,
 ) -> Recognised<'a> {
-    let key = f64::from(key);
     let already = match fire {
         Fire::OncePerPage => memory.fired(index, None),
         Fire::OncePerElement => memory.fired(index, Some(key)),
@@ -211,7 +210,8 @@ fn visible<'a>(
     if already {
         return Recognised::No("fired already".into());
     }
-    memory.mark_once(index, key);
+    // Marked by the engine once the conditions hold: an element that fails them must not use
+    // up a once-per-page trigger.
     let params = obj(vec![
         ("element_id", element.attr("id").unwrap_or_default().into()),
         ("element_classes", element.attr("class").unwrap_or_default().into()),

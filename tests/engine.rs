@@ -528,7 +528,7 @@ const SEEN: &str = r##"{
 }"##;
 
 fn seen<'a>(element: &'a FakeElement, trigger: &'a str, key: u32) -> Observation<'a> {
-    Observation::Visible { element, trigger, key }
+    Observation::Visible { element, trigger, key: f64::from(key) }
 }
 
 #[test]
@@ -606,4 +606,20 @@ fn a_timer_fires_with_its_count_for_its_own_trigger_only() {
     // The other timer's condition fails on this page; an unknown id makes nothing.
     assert!(e.observe(&tick("pricing_timer", 1.0), T0 + 31_000.0).is_empty());
     assert!(e.observe(&tick("nope", 1.0), T0 + 32_000.0).is_empty());
+}
+
+#[test]
+fn once_per_page_visibility_waits_for_an_element_that_meets_the_conditions() {
+    // The README's own pattern: a selector for every plan, a condition on the element. The
+    // first plan seen fails the condition; the featured plan seen after it must still fire.
+    let config = r#"{ "site": "s", "triggers": [
+        { "id": "featured", "on": "visibility", "selector": ".plan",
+          "when": [{ "var": "element", "op": "matches_css", "value": ".featured" }] }
+    ] }"#;
+    let mut e = engine_on(config, "http://shop.test/", None);
+    let basic = FakeElement::new("div").attr("class", "plan");
+    let featured = FakeElement::new("div").attr("class", "plan featured");
+    assert!(e.observe(&seen(&basic, "featured", 1), T0).is_empty());
+    assert_eq!(names(&e.observe(&seen(&featured, "featured", 2), T0 + 1.0)), ["element_visible"]);
+    assert!(e.observe(&seen(&featured, "featured", 2), T0 + 2.0).is_empty());
 }

@@ -232,3 +232,25 @@ fn broken_configs_fail_at_the_same_paths_in_the_schema_and_the_decoder() {
         assert_eq!(schema_paths(config), [*expected], "schema on {config}");
     }
 }
+
+#[test]
+fn a_zero_duration_is_refused_by_the_schema_as_by_the_decoder() {
+    let visibility = |d: &str| {
+        format!(
+            r#"{{ "site": "s", "triggers": [{{ "id": "v", "on": "visibility", "selector": ".a",
+                "min_duration": {d} }}] }}"#
+        )
+    };
+    for zero in [r#""0s""#, r#""0.0m""#, r#""00h""#, "0"] {
+        let config = visibility(zero);
+        assert_eq!(decoder_paths(&config), ["triggers[0].min_duration"], "decoder on {zero}");
+        assert_eq!(schema_paths(&config), ["triggers[0].min_duration"], "schema on {zero}");
+    }
+    let window = r#"{ "site": "s", "funnels": [{ "id": "f", "window": "0s", "steps": [{ "event": "a" }] }] }"#;
+    assert_eq!(schema_paths(window), ["funnels[0].window"]);
+    for fine in [r#""0.5s""#, r#""1.0s""#, r#""10s""#, r#""0.05m""#, r#""2h""#, "250"] {
+        let config = visibility(fine);
+        assert_eq!(decoder_paths(&config), Vec::<String>::new(), "decoder on {fine}");
+        assert_eq!(schema_paths(&config), Vec::<String>::new(), "schema on {fine}");
+    }
+}

@@ -262,7 +262,7 @@ pub fn handle(kind: &str, payload: JsValue, time: f64) {
             let fields: js_sys::Array = payload.unchecked_into();
             let Ok(target) = fields.get(0).dyn_into::<Element>() else { return };
             let trigger = fields.get(1).as_string().unwrap_or_default();
-            let key = fields.get(2).as_f64().unwrap_or_default() as u32;
+            let key = fields.get(2).as_f64().unwrap_or_default();
             let element = DomElement(target);
             run(&Observation::Visible { element: &element, trigger: &trigger, key }, time);
         }

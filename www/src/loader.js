@@ -15,6 +15,8 @@
   // The page view is of the URL the page loaded at; route changes made while the module loads
   // are buffered and follow it in order.
   var landing = location.href;
+  // The URL the tracker was last told of (see `routed`).
+  var url = landing;
   var script = d.currentScript;
   var base = script ? script.src.replace(/[^/?#]*([?#].*)?$/, '') : '/dist/';
   var early = [];
@@ -133,6 +135,8 @@
       return;
     }
     early = [];
+    // The route changes buffered with the rest are gone too (see `routed`).
+    landing = url;
     // Denied by default on a page that has not started: earlier pages' grant stands in storage
     // until an explicit revocation.
     if (!wasm && given.update !== 'denied') return;
@@ -190,13 +194,12 @@
       handle(type, [target, target.currentTime, target.duration, target.currentSrc]);
     }
   }
-  var options = { capture: true, passive: true };
-  'click submit play timeupdate ended visibilitychange'.split(' ').forEach(function (type) {
-    d.addEventListener(type, onEvent, options);
-  });
   var pageErrors = 0;
-  'scroll pagehide pageshow popstate hashchange error'.split(' ').forEach(function (type) {
-    w.addEventListener(type, onEvent, options);
+  // All on the window, whose capture phase comes first of all: a document's events
+  // (`visibilitychange`) reach it too.
+  ('click submit play timeupdate ended visibilitychange scroll pagehide pageshow popstate ' +
+    'hashchange error').split(' ').forEach(function (type) {
+    w.addEventListener(type, onEvent, { capture: true, passive: true });
   });
 
   // The data layer: pushes made before and after we load reach the engine; the page's own
@@ -221,7 +224,6 @@
   // theirs and an exception of theirs reaches them unchanged.
   // A new URL is a new (virtual) page unless only its fragment changed and that fragment is an
   // anchor (`#reviews`), not a route (`#/cart`, `#!/cart`).
-  var url = landing;
   var routing = 0;
   function page(href) {
     return href.replace(/#(?![/!]).*/, '');
@@ -233,11 +235,16 @@
         var old = url;
         routing = 0;
         url = location.href;
-        if (url !== old) handle('route', [url, d.title, source, page(url) !== page(old), old]);
+        // Without consent the change is not kept, so the tracker, once it may start, starts
+        // on the page the visitor is on by then.
+        if (!consented()) landing = url;
+        else if (url !== old) handle('route', [url, d.title, source, page(url) !== page(old), old]);
       });
   }
   try {
     ['pushState', 'replaceState'].forEach(function (name) {
+      // TODO: wrapped on `history` itself, which hides a wrapper the page puts on
+      // `History.prototype` after us; wrapping where the method is costs 24 B gzip.
       var original = history[name];
       history[name] = function () {
         var result = original.apply(this, arguments);
@@ -446,20 +453,30 @@
   var keys = new WeakMap();
   var elements = 0;
   function watch(json) {
-    try {
-      JSON.parse(json).forEach(function (spec) {
-        // A timer trigger: `[id, null, limit, interval]`, counted from the module's start.
-        if (spec[1] === null) {
-          var count = 0;
-          var every = setInterval(function () {
-            handle('timer', [spec[0], ++count]);
-            if (count === spec[2]) clearInterval(every);
-          }, spec[3]);
-          return;
-        }
-        var timers = new Map();
-        var later = 0;
-        var observer = new IntersectionObserver(
+    JSON.parse(json).forEach(function (spec) {
+      // A timer trigger: `[id, null, limit, interval]`, counted from the module's start.
+      if (spec[1] === null) {
+        var count = 0;
+        var every = setInterval(function () {
+          handle('timer', [spec[0], ++count]);
+          if (count === spec[2]) clearInterval(every);
+        }, spec[3]);
+        return;
+      }
+      // A weak map: an element the page removed must not be kept alive by its timer.
+      var timers = new WeakMap();
+      var later = 0;
+      var observer;
+      function scan() {
+        later = 0;
+        d.querySelectorAll(spec[1]).forEach(function (element) {
+          observer.observe(element);
+        });
+      }
+      // Each watch on its own, so that a browser without IntersectionObserver still runs the
+      // timers and the other watches.
+      try {
+        observer = new IntersectionObserver(
           function (entries) {
             entries.forEach(function (entry) {
               var element = entry.target;
@@ -478,20 +495,14 @@
           },
           { threshold: spec[2] },
         );
-        function scan() {
-          later = 0;
-          d.querySelectorAll(spec[1]).forEach(function (element) {
-            observer.observe(element);
-          });
-        }
         scan();
         new MutationObserver(function () {
           later = later || setTimeout(scan, 100);
         }).observe(d.documentElement, { childList: true, subtree: true });
-      });
-    } catch (e) {
-      warn('element visibility cannot be watched', e);
-    }
+      } catch (e) {
+        warn('element visibility cannot be watched', e);
+      }
+    });
   }
 
   function transmit(endpoint, body, beacon, batch) {
@@ -525,7 +536,7 @@
     });
   }
 
-  var api = (w.microfunnel = {
+  w.microfunnel = {
     version: 1,
     /** Pushes a custom event, like `dataLayer.push({event: 'name', ...})`. */
     push: push,
@@ -579,7 +590,7 @@
       if (consented()) call('reset');
       applyClasses();
     },
-  });
+  };
 
   function configText() {
     var url = script && script.getAttribute('data-config');
@@ -605,6 +616,9 @@
     }, +settings.wait_for_update_ms || 0);
     return text;
   });
+  // Handled at the end of the chain below, which the module's load may reach only later: until
+  // then a failed fetch of the config must not reach the page as an unhandled rejection.
+  config.catch(function () {});
   import(base + 'mf.js')
     .then(function (module) {
       return module.default({ module_or_path: base + 'mf_bg.wasm' }).then(function () {
@@ -667,5 +681,4 @@
     .catch(function (error) {
       warn('could not start; the page is unaffected', error);
     });
-  return api;
 })();
