@@ -130,6 +130,32 @@ describe('edges of the triggers', () => {
     },
   );
 
+  it('stops a timer whose limit is not a whole number', async () => {
+    const { context, page } = await newVisitor(browser);
+    await page.goto(`${site.base}/fixtures/timer-limits.html`);
+    await waitForEvents(site.base, (all) => eventsNamed(all, 'half').length >= 2, {
+      what: 'two timer events',
+    });
+    await sleep(600);
+    const stored = await waitForQuiet(site.base);
+    assert.deepEqual(
+      eventsNamed(stored, 'half').map((e) => e.params.timer_count),
+      [1, 2],
+      describeEvents(stored),
+    );
+    await context.close();
+  });
+
+  it('never fires a timer whose interval is longer than a browser timer holds', async () => {
+    const { context, page } = await newVisitor(browser);
+    await page.goto(`${site.base}/fixtures/timer-limits.html`);
+    await page.waitForFunction(() => window.microfunnel.events().length > 0);
+    await sleep(1000);
+    const stored = await waitForQuiet(site.base);
+    assert.deepEqual(eventsNamed(stored, 'far'), [], describeEvents(stored));
+    await context.close();
+  });
+
   it('leaves no unhandled rejection in the page when the config cannot be fetched', async () => {
     const { context, page } = await newVisitor(browser);
     await page.goto(`${site.base}/fixtures/missing-config.html`);

@@ -261,7 +261,7 @@
       parsed('progress', '[]').forEach(function (row) {
         if (!row.css_class) return;
         var prefix = 'mf-' + String(row.funnel).replace(/[^\w-]/g, '-') + '-';
-        Array.prototype.slice.call(list).forEach(function (name) {
+        [].slice.call(list).forEach(function (name) {
           if (name.indexOf(prefix) === 0) list.remove(name);
         });
         if (row.step > 0) list.add(prefix + 'step-' + row.step);
@@ -290,7 +290,7 @@
         }
       });
       var pushed = { event: 'microfunnel.' + name };
-      for (var key in params) pushed[key] = params[key];
+      Object.assign(pushed, params);
       ourPush = pushed;
       try {
         dataLayer.push(pushed);
@@ -454,13 +454,16 @@
   var elements = 0;
   function watch(json) {
     JSON.parse(json).forEach(function (spec) {
-      // A timer trigger: `[id, null, limit, interval]`, counted from the module's start.
+      // A timer trigger: `[id, null, limit, interval]`, counted from the module's start. A
+      // limit may be 1.5 (it stops after 2; 0 is no limit), and an interval past the 2^31 - 1
+      // ms a browser's timer holds would wrap to nothing and fire without pause: 2e9 ms (23
+      // days) is never, for a page.
       if (spec[1] === null) {
         var count = 0;
         var every = setInterval(function () {
           handle('timer', [spec[0], ++count]);
-          if (count === spec[2]) clearInterval(every);
-        }, spec[3]);
+          if (count >= spec[2] && spec[2]) clearInterval(every);
+        }, Math.min(spec[3], 2e9));
         return;
       }
       // A weak map: an element the page removed must not be kept alive by its timer.
