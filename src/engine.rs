@@ -141,8 +141,10 @@ impl Engine {
             if new_url == self.page.url {
                 return Vec::new();
             }
-            // The new page's referrer is the page the visitor came from, as for a real load.
-            self.page = Page::new(new_url, title, &self.page.url);
+            // A new page's referrer is the page the visitor came from, as for a real load; an
+            // anchor in the same page keeps the page's own.
+            let referrer = if page_view { &self.page.url } else { &self.page.referrer };
+            self.page = Page::new(new_url, title, referrer);
             if page_view {
                 self.memory.new_page();
             }

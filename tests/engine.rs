@@ -623,3 +623,33 @@ fn once_per_page_visibility_waits_for_an_element_that_meets_the_conditions() {
     assert_eq!(names(&e.observe(&seen(&featured, "featured", 2), T0 + 1.0)), ["element_visible"]);
     assert!(e.observe(&seen(&featured, "featured", 2), T0 + 2.0).is_empty());
 }
+
+#[test]
+fn an_anchor_in_the_page_keeps_the_pages_referrer() {
+    let decoded = decode(&Value::parse(SPA).unwrap(), &NativeHost::default());
+    let setup = Setup {
+        config: decoded.config,
+        page: Page::new("http://app.test/pricing", "Pricing", "https://search.test/?q=plans"),
+        client_id: "c-1".into(),
+        user_agent: "Mozilla/5.0 (X11; Linux x86_64)".into(),
+        stored: None,
+        config_version: "test".into(),
+    };
+    let mut e = Engine::new(setup, Box::new(NativeHost::default()));
+    e.observe(&Observation::PageView, T0);
+    // The same page, scrolled to an anchor: not a new page, so not a new referrer.
+    let anchor = route("http://app.test/pricing", "http://app.test/pricing#faq", "popstate", false);
+    e.observe(&anchor, T0 + 1.0);
+    let button = FakeElement::new("button").text("Buy");
+    let out = e.observe(&Observation::Click { target: &button }, T0 + 2.0);
+    assert_eq!(names(&out), ["pricing_click"]);
+    assert_eq!(out[0].page.url, "http://app.test/pricing#faq");
+    assert_eq!(out[0].page.referrer, "https://search.test/?q=plans");
+    // A route to another page has the page before as its referrer.
+    e.observe(
+        &route("http://app.test/pricing#faq", "http://app.test/cart", "pushState", true),
+        T0 + 3.0,
+    );
+    let out = e.observe(&Observation::PageView, T0 + 4.0);
+    assert_eq!(out[0].page.referrer, "http://app.test/pricing#faq");
+}

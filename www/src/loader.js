@@ -106,9 +106,8 @@
   var starting = null;
 
   function consented() {
-    var nav = navigator;
-    if (settings.honor_gpc && nav.globalPrivacyControl) return false;
-    if (settings.honor_dnt && nav.doNotTrack == '1') return false;
+    if (settings.honor_gpc && navigator.globalPrivacyControl) return false;
+    if (settings.honor_dnt && navigator.doNotTrack == '1') return false;
     return (given.update || given.default || settings.default || 'granted') === 'granted';
   }
 
