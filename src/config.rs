@@ -809,6 +809,7 @@ impl Decoder<'_> {
     }
 
     fn funnel(&mut self, value: &Value, path: &str) -> Option<Funnel> {
+        let before = self.errors.len();
         self.object(value, path, FUNNEL_KEYS)?;
         let id = self.required_string(value, path, "id")?;
         let name = match value.get("name") {
@@ -857,30 +858,28 @@ impl Decoder<'_> {
         if let Some(flag) = value.get("css_class") {
             funnel.css_class = self.boolean(flag, &join(path, "css_class"))?;
         }
-        self.check_funnel(&funnel, value, path)?;
+        // The rules across keys index the steps and exclusions that decoded: only when none
+        // was left out do those indexes name the items as written.
+        if self.errors.len() == before {
+            self.check_funnel(&funnel, path)?;
+        }
         Some(funnel)
     }
 
-    /// Rules that span several keys of a funnel. They are checked on the items as written, not
-    /// on the ones that decoded, so that each error names the step or exclusion it is about
-    /// even when an earlier one was left out.
-    fn check_funnel(&mut self, funnel: &Funnel, value: &Value, path: &str) -> Option<()> {
+    /// Rules that span several keys of a funnel.
+    fn check_funnel(&mut self, funnel: &Funnel, path: &str) -> Option<()> {
         let before = self.errors.len();
         let steps = funnel.steps.len();
-        let written = |key: &str| match value.get(key) {
-            Some(Value::Arr(items)) => items.as_slice(),
-            _ => &[],
-        };
         if funnel.order == Order::Any {
-            for (i, step) in written("steps").iter().enumerate() {
+            for (i, step) in funnel.steps.iter().enumerate() {
                 let here = index(&join(path, "steps"), i);
-                if step.get("within").is_some() {
+                if step.within_ms.is_some() {
                     self.error(
                         &join(&here, "within"),
                         "`within` needs steps in sequence, not `order: any`".into(),
                     );
                 }
-                if step.get("follows").and_then(Value::as_str) == Some("directly") {
+                if step.follows == Follows::Directly {
                     self.error(
                         &join(&here, "follows"),
                         "`directly` needs steps in sequence, not `order: any`".into(),
@@ -888,12 +887,12 @@ impl Decoder<'_> {
                 }
             }
         }
-        for (i, exclusion) in written("exclude").iter().enumerate() {
+        for (i, exclusion) in funnel.exclude.iter().enumerate() {
             let here = index(&join(path, "exclude"), i);
-            for key in ["after_step", "before_step"] {
-                // Bounds below 1 or not numbers were reported when the exclusion was decoded.
-                let bound = exclusion.get(key).and_then(Value::as_f64);
-                if bound.is_some_and(|b| b as usize > steps) {
+            for (key, bound) in
+                [("after_step", exclusion.after_step), ("before_step", exclusion.before_step)]
+            {
+                if bound.is_some_and(|b| b == 0 || b > steps) {
                     self.error(
                         &join(&here, key),
                         format!("the funnel has steps 1 to {}", steps as u32),

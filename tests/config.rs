@@ -279,19 +279,25 @@ fn a_video_event_prefix_whose_progress_event_would_be_refused_is_an_error() {
 }
 
 #[test]
-fn funnel_rule_errors_name_the_step_as_written_when_an_earlier_one_was_left_out() {
-    let errs = errors(
-        r#"{ "site": "s", "funnels": [ { "id": "f", "order": "any",
+fn funnel_rule_errors_never_name_a_step_other_than_the_one_written() {
+    // The rules across a funnel's keys are checked once no step or exclusion was left out:
+    // before, the indexes of what decoded would not be those of what was written.
+    let broken = r#"{ "site": "s", "funnels": [ { "id": "f", "order": "any",
         "steps": [ { "event": "1bad" }, { "event": "b", "within": "5m" } ],
-        "exclude": [ { "event": "nope", "when": "x" }, { "event": "x", "after_step": 3 } ] } ] }"#,
-    );
+        "exclude": [ { "event": "nope", "when": "x" }, { "event": "x", "after_step": 3 } ] } ] }"#;
     assert_eq!(
-        errs,
+        errors(broken),
         [
             "funnels[0].steps[0].event: `1bad` is not a valid event name: a letter, then letters, digits or `_`, at most 40",
             "funnels[0].exclude[0].when: expected an array, found a string",
+        ]
+    );
+    let fixed = broken.replace("1bad", "a").replace(r#""when": "x""#, r#""when": []"#);
+    assert_eq!(
+        errors(&fixed),
+        [
             "funnels[0].steps[1].within: `within` needs steps in sequence, not `order: any`",
-            "funnels[0].exclude[1].after_step: the funnel has steps 1 to 1",
+            "funnels[0].exclude[1].after_step: the funnel has steps 1 to 2",
         ]
     );
 }

@@ -182,3 +182,29 @@ fn stored_funnel_progress_out_of_order_cannot_count_more_steps_than_the_funnel_h
         assert!(reached <= 2.0, "reached {reached} of 2 steps");
     }
 }
+
+#[test]
+fn a_catastrophic_config_regex_over_page_text_matches_in_linear_time_natively() {
+    // `^(a+)+$` backtracks exponentially in a backtracking engine (the browser's RegExp) on
+    // `aaa…b`; the `regex` crate behind the native host matches in linear time. In the page the
+    // text reaching a regex is not bounded yet: see the README's Security section.
+    let config = r#"{ "site": "s", "triggers": [ { "id": "t", "on": "data_layer", "name": "e",
+        "when": [ { "var": "dl.text", "op": "not_matches_regex", "value": "^(a+)+$" } ] } ] }"#;
+    let decoded = decode(&Value::parse(config).unwrap(), &NativeHost::default());
+    let setup = Setup {
+        config: decoded.config,
+        page: Page::new("https://s.test/", "", ""),
+        client_id: "c".into(),
+        user_agent: String::new(),
+        stored: None,
+        config_version: "v".into(),
+    };
+    let mut e = Engine::new(setup, Box::new(NativeHost::default()));
+    let text = format!("{}b", "a".repeat(100_000));
+    let pushed = obj(vec![("event", "e".into()), ("text", text.into())]);
+    let started = std::time::Instant::now();
+    let out = e.observe(&Observation::DataLayer { push: &pushed }, T0);
+    assert_eq!(out.len(), 1, "the regex did not run to its answer");
+    let took = started.elapsed();
+    assert!(took.as_secs() < 5, "matching took {took:?}");
+}
