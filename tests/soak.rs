@@ -1,6 +1,9 @@
 //! Hours of simulated traffic through the engine and the page's queue, on a simulated clock:
 //! memory and every buffer must level off, not grow with time.
 //!
+//! The page is never reloaded, as in a single-page application left open all day, which is
+//! the worst case for what the engine keeps per page: it navigates by route changes instead.
+//!
 //! This is a bounded version of `bench/engine/src/bin/soak.rs` (which `cargo xtask bench` runs
 //! for a million observations and only reports): it runs in `cargo test` and fails when
 //! something grows. A counting allocator measures this thread's live heap and allocations.
@@ -55,8 +58,6 @@ static GLOBAL: Counting = Counting;
 
 const CONFIG: &str = include_str!("../fuzz/configs/every-feature.json");
 const T0: f64 = 1_764_780_000_000.0;
-/// Observations between two page loads.
-const PAGE: u64 = 400;
 /// Observations between two pauses long enough to end the session and every funnel window.
 const VISIT: u64 = 2_000;
 /// Observations per measured window: a whole number of visits, so windows are alike.
@@ -97,18 +98,23 @@ struct Tab {
 impl Tab {
     fn step(&mut self, i: u64, elements: &[FakeElement]) {
         let now = clock(i);
-        if i % PAGE == 0 {
-            // A page load: a new engine from the stored state, the queue kept (the page sends
-            // it on `pagehide`; here it simply goes on).
-            let url =
-                ["https://s.test/", "https://s.test/p?utm_source=x&v=b"][(i / PAGE % 2) as usize];
-            self.engine = engine(Value::parse(&self.state_text).ok(), url);
-        }
         let pushed;
         let observation = match i % 12 {
             0 => Observation::PageView,
-            1 | 5 => Observation::Click { target: &elements[(i % 4) as usize] },
-            2 | 6 => Observation::Scroll { percent: (i * 7 % 101) as f64 },
+            1 => Observation::Click { target: &elements[(i % 4) as usize] },
+            5 => Observation::Visible {
+                element: &elements[(i / 12 % 4) as usize],
+                trigger: "seen_each",
+                key: (i / 12 % 16) as u32,
+            },
+            2 => Observation::Scroll { percent: (i * 7 % 101) as f64 },
+            6 => Observation::Route {
+                old_url: "https://s.test/",
+                new_url: ["https://s.test/a", "https://s.test/b#reviews"][(i / 12 % 2) as usize],
+                title: "Route",
+                source: "pushState",
+                page_view: i / 12 % 2 == 0,
+            },
             3 | 7 => Observation::Media(Media {
                 // A new video element every so often, as on a page of many videos.
                 key: (i / 48 % 8) as u32,
@@ -230,4 +236,8 @@ fn hours_of_simulated_traffic_keep_memory_and_every_buffer_bounded() {
     assert!(tab.queue.len() <= MAX_QUEUED && tab.queue.dropped == 0, "events were dropped");
     assert!(tab.log_lines < 200, "{} debug lines at once", tab.log_lines);
     assert!(tab.sends > 1_000, "only {} batches were sent", tab.sends);
+
+    // And the state the page stored last loads into the next page as it was.
+    let next = engine(Value::parse(&tab.state_text).ok(), "https://s.test/");
+    assert_eq!(next.state().to_json(), tab.engine.state().to_json());
 }

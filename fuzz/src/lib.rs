@@ -143,6 +143,8 @@ fn emitted_names(kind: &TriggerKind, event: Option<&str>) -> Vec<String> {
         TriggerKind::Download { .. } => named("file_download"),
         TriggerKind::FormSubmit => named("form_submit"),
         TriggerKind::DataLayer { name } => named(name),
+        TriggerKind::HistoryChange => named("history_change"),
+        TriggerKind::Visibility { .. } => named("element_visible"),
         TriggerKind::Video { .. } => {
             let prefix = event.unwrap_or("video");
             ["start", "progress", "complete"].iter().map(|s| format!("{prefix}_{s}")).collect()
@@ -683,10 +685,23 @@ pub fn engine_observe(bytes: &[u8]) {
         run.now += DELTAS[usize::from(b >> 4)];
         let now = run.now;
         let events = match b & 15 {
-            0 | 1 => run.engine.observe(&Observation::PageView, now),
-            2 | 3 => {
+            0 => run.engine.observe(&Observation::PageView, now),
+            1 => {
+                let (old_url, new_url) = (*input.pick(URLS), *input.pick(URLS));
+                let source = *input.pick(&["pushState", "replaceState", "popstate", "hashchange"]);
+                let page_view = input.byte().unwrap_or(0) & 1 == 0;
+                let route = Observation::Route { old_url, new_url, title: "T", source, page_view };
+                run.engine.observe(&route, now)
+            }
+            2 => {
                 let target = input.pick(&elements);
                 run.engine.observe(&Observation::Click { target }, now)
+            }
+            3 => {
+                let element: &FakeElement = input.pick(&elements);
+                let trigger = *input.pick(&["seen_once", "seen_each", "cta", "nope"]);
+                let key = u32::from(input.byte().unwrap_or(0) % 4);
+                run.engine.observe(&Observation::Visible { element, trigger, key }, now)
             }
             4 => {
                 let percent = *input.pick(SCROLLS);
