@@ -790,7 +790,7 @@ fn push_from(input: &mut Bytes<'_>) -> Value {
         push.set("__proto__", obj(vec![("polluted", true.into())]));
     }
     if flags & 64 != 0 {
-        let big = Value::Arr(vec![Value::from("x".repeat(300)); 40]);
+        let big = Value::Arr(vec![Value::from("x".repeat(30)); 40]);
         push.set("items", big);
     }
     if flags & 128 != 0 {
