@@ -145,6 +145,7 @@ fn emitted_names(kind: &TriggerKind, event: Option<&str>) -> Vec<String> {
         TriggerKind::DataLayer { name } => named(name),
         TriggerKind::HistoryChange => named("history_change"),
         TriggerKind::Visibility { .. } => named("element_visible"),
+        TriggerKind::JsError => named("js_error"),
         TriggerKind::Video { .. } => {
             let prefix = event.unwrap_or("video");
             ["start", "progress", "complete"].iter().map(|s| format!("{prefix}_{s}")).collect()
@@ -745,10 +746,16 @@ pub fn engine_observe(bytes: &[u8]) {
                 run = Run::load(config.clone(), URLS[0], Some(stored), now);
                 Vec::new()
             }
-            13 => {
+            13 if input.byte().unwrap_or(0) & 1 == 0 => {
                 let on = !run.engine.debug();
                 run.engine.set_debug(on);
                 Vec::new()
+            }
+            13 => {
+                let message = *input.pick(&["", "TypeError: x is undefined", "\u{2028}<b>"]);
+                let source = *input.pick(URLS);
+                let line = *input.pick(MEDIA_TIMES);
+                run.engine.observe(&Observation::Error { message, source, line }, now)
             }
             14 => run.engine.expire_funnels(now),
             _ => {
