@@ -146,6 +146,7 @@ fn emitted_names(kind: &TriggerKind, event: Option<&str>) -> Vec<String> {
         TriggerKind::HistoryChange => named("history_change"),
         TriggerKind::Visibility { .. } => named("element_visible"),
         TriggerKind::JsError => named("js_error"),
+        TriggerKind::Timer { .. } => named("timer"),
         TriggerKind::Video { .. } => {
             let prefix = event.unwrap_or("video");
             ["start", "progress", "complete"].iter().map(|s| format!("{prefix}_{s}")).collect()
@@ -750,6 +751,11 @@ pub fn engine_observe(bytes: &[u8]) {
                 let on = !run.engine.debug();
                 run.engine.set_debug(on);
                 Vec::new()
+            }
+            13 if input.byte().unwrap_or(0) & 1 == 0 => {
+                let trigger = *input.pick(&["ticks", "errors", "nope"]);
+                let count = *input.pick(&[1.0, 2.0, 1e9, -1.0, f64::NAN]);
+                run.engine.observe(&Observation::Timer { trigger, count }, now)
             }
             13 => {
                 let message = *input.pick(&["", "TypeError: x is undefined", "\u{2028}<b>"]);
