@@ -560,6 +560,13 @@ impl Decoder<'_> {
                 _ => {}
             }
         }
+        if let (TriggerKind::Video { .. }, Some(prefix)) = (&trigger.kind, &trigger.event) {
+            // A video trigger's `event` is a prefix: its events are `{event}_start`,
+            // `_progress` and `_complete`, and the longest must be a valid name too, or the
+            // collector refuses every batch that carries one.
+            let longest = format!("{prefix}_progress");
+            self.event_name(&Value::Str(longest), &join(path, "event"))?;
+        }
         Some(trigger)
     }
 
@@ -802,6 +809,7 @@ impl Decoder<'_> {
     }
 
     fn funnel(&mut self, value: &Value, path: &str) -> Option<Funnel> {
+        let before = self.errors.len();
         self.object(value, path, FUNNEL_KEYS)?;
         let id = self.required_string(value, path, "id")?;
         let name = match value.get("name") {
@@ -850,7 +858,11 @@ impl Decoder<'_> {
         if let Some(flag) = value.get("css_class") {
             funnel.css_class = self.boolean(flag, &join(path, "css_class"))?;
         }
-        self.check_funnel(&funnel, path)?;
+        // The rules across keys index the steps and exclusions that decoded: only when none
+        // was left out do those indexes name the items as written.
+        if self.errors.len() == before {
+            self.check_funnel(&funnel, path)?;
+        }
         Some(funnel)
     }
 

@@ -175,7 +175,10 @@ impl Engine {
         match &mut self.session {
             Some(s) if !s.expired(now, idle) => s.last_at = now,
             _ => {
-                let number = self.session.as_ref().map_or(1, |s| s.number + 1);
+                // The count comes from storage, which anything on the page can write: past its
+                // largest it starts again (as `+` does in the release wasm, at no cost) rather
+                // than overflow.
+                let number = self.session.as_ref().map_or(1, |s| s.number.wrapping_add(1));
                 let visit = Visit {
                     url: &self.page.url,
                     referrer: &self.page.referrer,

@@ -410,6 +410,12 @@ impl Attempt {
             if !(0.0..funnel.steps.len() as f64).contains(&i) || reached.contains(&(i as usize)) {
                 return None;
             }
+            // In sequence, steps are reached one after another: a stored `[1, 0]` would have
+            // the attempt reach step 2 again and count more steps than the funnel has.
+            let after = reached.last().map(|last| last + 1);
+            if funnel.order == Order::Sequence && after.is_some_and(|next| next != i as usize) {
+                return None;
+            }
             reached.push(i as usize);
         }
         let held = match value.get("held") {

@@ -179,6 +179,19 @@ fn trigger() -> Value {
                 .unwrap_or_else(|| panic!("no schema for the key `{key}` of `{name}` triggers"));
             branch_properties.insert((*key).to_string(), schema);
         }
+        if *name == "video" {
+            // The decoder checks a video trigger's `event` as the prefix of `<event>_progress`,
+            // the longest of its names, which must be an event name too.
+            branch_properties.insert(
+                "event".into(),
+                json!({
+                    "type": "string",
+                    "pattern": "^[A-Za-z][A-Za-z0-9_]{0,30}$",
+                    "not": { "const": "funnel" },
+                    "description": "The prefix of <event>_start, _progress and _complete: at most 31."
+                }),
+            );
+        }
         let mut then = json!({ "properties": branch_properties });
         let required = type_required(name);
         if !required.is_empty() {

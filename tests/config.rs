@@ -259,3 +259,45 @@ fn a_timer_needs_an_interval_and_a_limit_in_range() {
         ]
     );
 }
+
+#[test]
+fn a_video_event_prefix_whose_progress_event_would_be_refused_is_an_error() {
+    // `_progress` after a 32-letter prefix makes 41 characters: the collector refuses any
+    // batch that holds it, and `funnel` would make the tracker's own `funnel_*` names.
+    let long = "a".repeat(31);
+    let config = format!(
+        r#"{{ "site": "s", "triggers": [
+        {{ "id": "ok", "on": "video", "event": "{long}" }},
+        {{ "id": "long", "on": "video", "event": "{long}b" }},
+        {{ "id": "own", "on": "video", "event": "funnel" }} ] }}"#
+    );
+    let decoded = decode(&Value::parse(&config).unwrap(), &NativeHost::default());
+    let paths: Vec<&str> = decoded.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["triggers[1].event", "triggers[2].event"]);
+    assert!(decoded.errors[0].message.contains(&format!("`{long}b_progress`")));
+    assert_eq!(decoded.config.triggers.len(), 1);
+}
+
+#[test]
+fn funnel_rule_errors_never_name_a_step_other_than_the_one_written() {
+    // The rules across a funnel's keys are checked once no step or exclusion was left out:
+    // before, the indexes of what decoded would not be those of what was written.
+    let broken = r#"{ "site": "s", "funnels": [ { "id": "f", "order": "any",
+        "steps": [ { "event": "1bad" }, { "event": "b", "within": "5m" } ],
+        "exclude": [ { "event": "nope", "when": "x" }, { "event": "x", "after_step": 3 } ] } ] }"#;
+    assert_eq!(
+        errors(broken),
+        [
+            "funnels[0].steps[0].event: `1bad` is not a valid event name: a letter, then letters, digits or `_`, at most 40",
+            "funnels[0].exclude[0].when: expected an array, found a string",
+        ]
+    );
+    let fixed = broken.replace("1bad", "a").replace(r#""when": "x""#, r#""when": []"#);
+    assert_eq!(
+        errors(&fixed),
+        [
+            "funnels[0].steps[1].within: `within` needs steps in sequence, not `order: any`",
+            "funnels[0].exclude[1].after_step: the funnel has steps 1 to 2",
+        ]
+    );
+}

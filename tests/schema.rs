@@ -156,6 +156,11 @@ fn broken_configs_fail_at_the_same_paths_in_the_schema_and_the_decoder() {
         ),
         (trigger(r#"{ "id": "a", "on": "visibility" }"#), "triggers[0]"),
         (
+            trigger(r#"{ "id": "a", "on": "video", "event": "a_prefix_of_thirty_two_letters_x" }"#),
+            "triggers[0].event",
+        ),
+        (trigger(r#"{ "id": "a", "on": "video", "event": "funnel" }"#), "triggers[0].event"),
+        (
             trigger(r##"{ "id": "a", "on": "visibility", "selector": "#x", "fire": "twice" }"##),
             "triggers[0].fire",
         ),
