@@ -6,7 +6,7 @@
 
 use crate::condition::{first_failure, Vars};
 use crate::config::Funnel;
-use crate::config::{Config, Variable, VariableSource};
+use crate::config::{Config, Fire, TriggerKind, Variable, VariableSource};
 use crate::dom::Element;
 use crate::event::{query_param, Event, Page};
 use crate::funnel::{self, Attempt, Change, Seen};
@@ -251,8 +251,14 @@ impl Engine {
             for (key, template) in &trigger.params {
                 params.set(key, template.render(&scope));
             }
-            if let Observation::Visible { key, .. } = observation {
-                self.memory.mark_once(index, *key);
+            // Once per page or per element: remembered once the conditions held. Every time:
+            // nothing to remember (the list would grow with every sighting).
+            if let (Observation::Visible { key, .. }, TriggerKind::Visibility { fire, .. }) =
+                (observation, &trigger.kind)
+            {
+                if *fire != Fire::EveryTime {
+                    self.memory.mark_once(index, *key);
+                }
             }
             let event = self.blank_event(&candidate.name, flat_params(params), now);
             self.explain_set(index, format!("fired `{}`", candidate.name));

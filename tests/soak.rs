@@ -104,8 +104,9 @@ impl Tab {
             1 => Observation::Click { target: &elements[(i % 4) as usize] },
             5 => Observation::Visible {
                 element: &elements[(i / 12 % 4) as usize],
-                trigger: "seen_each",
-                key: (i / 12 % 16) as u32,
+                // Once per element, and every time (which must remember nothing).
+                trigger: ["seen_each", "seen_always"][(i / 12 % 2) as usize],
+                key: (i / 12 % 16) as f64,
             },
             2 => Observation::Scroll { percent: (i * 7 % 101) as f64 },
             6 => Observation::Route {
@@ -240,4 +241,34 @@ fn hours_of_simulated_traffic_keep_memory_and_every_buffer_bounded() {
     // And the state the page stored last loads into the next page as it was.
     let next = engine(Value::parse(&tab.state_text).ok(), "https://s.test/");
     assert_eq!(next.state().to_json(), tab.engine.state().to_json());
+}
+
+/// Threat: a visibility trigger that fires every time remembers each sighting, and a page that
+/// never changes route (an infinite feed) grows without end. 20,000 sightings on one page.
+#[test]
+fn an_every_time_visibility_trigger_remembers_nothing_per_sighting() {
+    let config = r#"{ "site": "s", "triggers": [
+        { "id": "seen", "on": "visibility", "selector": ".item", "fire": "every_time" } ] }"#;
+    let decoded = decode(&Value::parse(config).unwrap(), &NativeHost::default());
+    let setup = Setup {
+        config: decoded.config,
+        page: Page::new("https://s.test/feed", "Feed", ""),
+        client_id: "c-feed".into(),
+        user_agent: "Mozilla/5.0 (X11; Linux x86_64)".into(),
+        stored: None,
+        config_version: "feed".into(),
+    };
+    let mut engine = Engine::new(setup, Box::new(NativeHost::default()));
+    let item = FakeElement::new("div").attr("class", "item");
+    let mut live_at = Vec::new();
+    for i in 0..20_000u32 {
+        let seen = Observation::Visible { element: &item, trigger: "seen", key: f64::from(i) };
+        let events = engine.observe(&seen, T0 + f64::from(i) * 100.0);
+        assert_eq!(events.len(), 1);
+        if i == 1_000 || i == 19_999 {
+            live_at.push(LIVE.with(Cell::get));
+        }
+    }
+    // A remembered sighting costs 16 bytes: 19,000 of them would be 300 KB.
+    assert!(live_at[1] - live_at[0] < 16 * 1024, "live heap {live_at:?}");
 }

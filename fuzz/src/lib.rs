@@ -703,7 +703,7 @@ pub fn engine_observe(bytes: &[u8]) {
                 let element: &FakeElement = input.pick(&elements);
                 let trigger = *input.pick(&["seen_once", "seen_each", "cta", "nope"]);
                 let key = u32::from(input.byte().unwrap_or(0) % 4);
-                run.engine.observe(&Observation::Visible { element, trigger, key }, now)
+                run.engine.observe(&Observation::Visible { element, trigger, key: key.into() }, now)
             }
             4 => {
                 let percent = *input.pick(SCROLLS);

@@ -308,7 +308,10 @@ fn observe_media(action: MediaAction, payload: JsValue, time: f64) {
     let (current_time, duration) = (number(1), number(2));
     let source = fields.get(3).as_string().unwrap_or_default();
     let key = with(|t| {
-        let known = t.media.iter().position(|(m, _)| *m == target);
+        // The element's latest entry: after a source change the first one holds the old
+        // source, and matching it would make every later event a new playback (and a new
+        // entry, without end).
+        let known = t.media.iter().rposition(|(m, _)| *m == target);
         match known {
             // A new source in the same element is a new playback, under a new key.
             Some(i) if t.media[i].1 == source => i as u32,

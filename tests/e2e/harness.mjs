@@ -59,11 +59,11 @@ function collectorBinary() {
 /**
  * Starts the collector on a free port with a fresh database, serving www/ as static files and
  * computing the funnels of www/config.json.
- * Resolves to `{ base, stop }` once it prints the address it listens on.
+ * Resolves to `{ base, stop }` once it prints the address it listens on. `extra` are more flags.
  */
-export async function startCollector({ listen = '127.0.0.1:0', db } = {}) {
+export async function startCollector({ listen = '127.0.0.1:0', db, extra = [] } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'microfunnel-e2e-'));
-  const args = ['--listen', listen, '--db', db ?? join(dir, 'events.sqlite')];
+  const args = ['--listen', listen, '--db', db ?? join(dir, 'events.sqlite'), ...extra];
   args.push('--static', join(root, 'www'));
   args.push('--config', join(root, 'www', 'config.json'));
 
