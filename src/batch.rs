@@ -70,6 +70,11 @@ impl Queue {
         self.oldest_at.get_or_insert(now);
     }
 
+    /// Everything waiting, oldest first, as (id, JSON) pairs.
+    pub fn items(&self) -> &[(String, String)] {
+        &self.items
+    }
+
     /// The ids waiting, oldest first.
     pub fn ids(&self) -> Vec<&str> {
         self.items.iter().map(|(id, _)| id.as_str()).collect()

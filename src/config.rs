@@ -35,6 +35,8 @@ pub struct Config {
     pub batch: BatchPolicy,
     /// After how long without activity a session ends.
     pub idle_timeout_ms: f64,
+    /// The most characters a text param carries (`privacy.max_text_length`).
+    pub max_text_length: usize,
     /// User-defined variables, by name.
     pub variables: Vec<Variable>,
     /// The triggers that decoded without error, in config order.
@@ -263,8 +265,17 @@ struct Decoder<'h> {
 // the JSON Schema (`crate::schema`, native only) both read them, so the two cannot drift.
 
 /// The top level.
-pub const ROOT_KEYS: &[&str] =
-    &["$schema", "site", "collector", "session", "consent", "variables", "triggers", "funnels"];
+pub const ROOT_KEYS: &[&str] = &[
+    "$schema",
+    "site",
+    "collector",
+    "session",
+    "consent",
+    "privacy",
+    "variables",
+    "triggers",
+    "funnels",
+];
 /// `collector`, and `collector.batch`.
 pub const COLLECTOR_KEYS: &[&str] = &["endpoint", "batch"];
 /// `collector.batch`.
@@ -273,6 +284,10 @@ pub const BATCH_KEYS: &[&str] = &["max_events", "max_wait_ms"];
 pub const SESSION_KEYS: &[&str] = &["idle_timeout_min"];
 /// `consent`.
 pub const CONSENT_KEYS: &[&str] = &["default", "wait_for_update_ms", "honor_gpc", "honor_dnt"];
+/// `privacy`.
+pub const PRIVACY_KEYS: &[&str] = &["redact_query_params", "max_text_length"];
+/// The longest `privacy.max_text_length`, and the default.
+pub const MAX_TEXT_LENGTH: usize = 500;
 /// `consent.default`.
 pub const CONSENT_STATES: &[(&str, ())] = &[("granted", ()), ("denied", ())];
 /// A variable: one source, and a default.
@@ -340,7 +355,11 @@ impl Decoder<'_> {
     }
 
     fn config(&mut self, root: &Value) -> Config {
-        let mut config = Config { idle_timeout_ms: 30.0 * 60_000.0, ..Config::default() };
+        let mut config = Config {
+            idle_timeout_ms: 30.0 * 60_000.0,
+            max_text_length: MAX_TEXT_LENGTH,
+            ..Config::default()
+        };
         let Some(pairs) = self.object(root, "$", ROOT_KEYS) else {
             return config;
         };
@@ -352,6 +371,7 @@ impl Decoder<'_> {
                 "collector" => self.collector(value, &path, &mut config),
                 "session" => self.session(value, &path, &mut config),
                 "consent" => self.consent(value, &path),
+                "privacy" => self.privacy(value, &path, &mut config),
                 "variables" => config.variables = self.variables(value, &path),
                 "triggers" => {
                     config.triggers = self.list(value, &path, Self::trigger);
@@ -453,6 +473,25 @@ impl Decoder<'_> {
                 _ => {
                     self.boolean(value, &path);
                 }
+            }
+        }
+    }
+
+    /// `redact_query_params` is checked only: the loader applies it to every body it sends.
+    fn privacy(&mut self, value: &Value, path: &str, config: &mut Config) {
+        let Some(pairs) = self.object(value, path, PRIVACY_KEYS) else { return };
+        for (key, value) in pairs {
+            let path = join(path, key);
+            match key.as_str() {
+                "max_text_length" => {
+                    if let Some(n) = self.number(value, &path, 1.0, MAX_TEXT_LENGTH as f64) {
+                        config.max_text_length = n as usize;
+                    }
+                }
+                "redact_query_params" => {
+                    self.strings(value, &path);
+                }
+                _ => {}
             }
         }
     }

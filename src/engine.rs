@@ -260,7 +260,8 @@ impl Engine {
                     self.memory.mark_once(index, *key);
                 }
             }
-            let event = self.blank_event(&candidate.name, flat_params(params), now);
+            let params = flat_params(params, self.config.max_text_length);
+            let event = self.blank_event(&candidate.name, params, now);
             self.explain_set(index, format!("fired `{}`", candidate.name));
             made.push(event);
         }
@@ -275,6 +276,13 @@ impl Engine {
             Some(entry) => entry.1 = text,
             None => self.explanations.push((id.clone(), text)),
         }
+    }
+
+    /// An event of the tracker's own, not a trigger's (`events_dropped`): stamped like any
+    /// other, on the current page, and seen by no funnel.
+    pub fn notice(&mut self, name: &str, params: Value, now: f64) -> Event {
+        let event = self.blank_event(name, params, now);
+        self.stamp(event)
     }
 
     fn blank_event(&self, name: &str, params: Value, now: f64) -> Event {
@@ -427,7 +435,7 @@ impl Engine {
         let waits = funnel::waiting_for(f, attempt);
         if !waits.is_empty() {
             text.push_str("; it waits for ");
-            text.push_str(&waits.join(" or "));
+            text.push_str(&crate::text::join(&waits, " or "));
         }
         if let Some((_, last)) = self.explanations.iter().find(|(k, _)| k == &f.id) {
             text.push_str("; last: ");
@@ -544,16 +552,13 @@ fn progress_row(f: &Funnel, attempt: Option<&Attempt>, now: f64) -> Value {
         ("reached", Value::Num(attempt.map_or(0, |a| a.reached.len()) as f64)),
         ("step_name", step.checked_sub(1).map_or(Value::Null, |i| f.steps[i].name.as_str().into())),
         ("next", next),
-        ("waiting_for", Value::from(funnel::waiting_for(f, attempt).join(" or "))),
+        ("waiting_for", Value::from(crate::text::join(&funnel::waiting_for(f, attempt), " or "))),
         ("complete", complete.into()),
         ("time_left_ms", left.unwrap_or(Value::Null)),
         ("css_class", f.css_class.into()),
     ])
 }
 
-/// The longest text a param carries, in bytes; longer ones are cut at a character boundary
-/// (GA4 keeps 100 characters).
-pub const MAX_PARAM_BYTES: usize = 500;
 /// The most params an event carries (GA4 keeps 25).
 pub const MAX_PARAMS: usize = 50;
 
@@ -562,31 +567,33 @@ pub const MAX_PARAMS: usize = 50;
 pub const MAX_PARAMS_BYTES: usize = 4_000;
 
 /// Params as the collector takes them: flat values (strings, numbers, booleans, null), with
-/// nested objects and arrays written as JSON text, every text cut to [`MAX_PARAM_BYTES`], all
-/// of them to [`MAX_PARAMS_BYTES`], and at most [`MAX_PARAMS`] of them.
-fn flat_params(params: Value) -> Value {
+/// nested objects and arrays written as JSON text, every text cut to `max_chars` characters
+/// (`privacy.max_text_length`), all of them to [`MAX_PARAMS_BYTES`], and at most
+/// [`MAX_PARAMS`] of them.
+fn flat_params(params: Value, max_chars: usize) -> Value {
     let Value::Obj(pairs) = params else { return Value::obj() };
     let mut budget = MAX_PARAMS_BYTES;
+    let mut cut = |text: String| {
+        let kept =
+            crate::text::clip(&text, crate::text::chars_len(&text, max_chars).min(budget)).len();
+        budget -= kept;
+        let mut text = text;
+        text.truncate(kept);
+        Value::Str(text)
+    };
     let flat = pairs
         .into_iter()
         .take(MAX_PARAMS)
         .map(|(key, value)| {
             let value = match value {
-                Value::Arr(_) | Value::Obj(_) => Value::Str(cut(value.to_json(), &mut budget)),
-                Value::Str(text) => Value::Str(cut(text, &mut budget)),
+                Value::Arr(_) | Value::Obj(_) => cut(value.to_json()),
+                Value::Str(text) => cut(text),
                 other => other,
             };
             (key, value)
         })
         .collect();
     Value::Obj(flat)
-}
-
-fn cut(mut text: String, budget: &mut usize) -> String {
-    let kept = crate::text::clip(&text, MAX_PARAM_BYTES.min(*budget)).len();
-    text.truncate(kept);
-    *budget -= kept;
-    text
 }
 
 fn set_explanation(list: &mut Vec<(String, String)>, id: &str, text: String) {

@@ -250,7 +250,10 @@ fn holds_constant(funnel: &Funnel, held: &[Value], vars: &dyn Vars) -> bool {
 }
 
 fn held_mismatch(funnel: &Funnel) -> String {
-    format!("held properties `{}` differ from the entry step's", funnel.hold.join("`, `"))
+    format!(
+        "held properties `{}` differ from the entry step's",
+        crate::text::join(&funnel.hold, "`, `")
+    )
 }
 
 fn enter(

@@ -16,8 +16,8 @@ use serde_json::{json, Map, Value};
 use crate::condition::Op;
 use crate::config::{
     BATCH_KEYS, COLLECTOR_KEYS, CONDITION_KEYS, CONSENT_KEYS, CONSENT_STATES, ENTRIES,
-    EXCLUSION_KEYS, FIRES, FOLLOWS, FUNNEL_KEYS, ORDERS, ROOT_KEYS, SCOPES, SESSION_KEYS,
-    STEP_KEYS, TRIGGER_KEYS, TRIGGER_TYPES, VARIABLE_KEYS,
+    EXCLUSION_KEYS, FIRES, FOLLOWS, FUNNEL_KEYS, MAX_TEXT_LENGTH, ORDERS, PRIVACY_KEYS, ROOT_KEYS,
+    SCOPES, SESSION_KEYS, STEP_KEYS, TRIGGER_KEYS, TRIGGER_TYPES, VARIABLE_KEYS,
 };
 
 /// Where the schema is published, as its `$id`.
@@ -100,6 +100,7 @@ fn root_key(key: &str) -> Option<Value> {
         "collector" => object(COLLECTOR_KEYS, collector_key, &[]),
         "session" => object(SESSION_KEYS, |_| Some(number(1.0, 1440.0)), &[]),
         "consent" => object(CONSENT_KEYS, consent_key, &[]),
+        "privacy" => object(PRIVACY_KEYS, privacy_key, &[]),
         "variables" => {
             json!({ "type": "object", "additionalProperties": reference("variable") })
         }
@@ -122,6 +123,14 @@ fn consent_key(key: &str) -> Option<Value> {
         "default" => names(CONSENT_STATES),
         "wait_for_update_ms" => number(0.0, 60_000.0),
         "honor_gpc" | "honor_dnt" => json!({ "type": "boolean" }),
+        _ => return None,
+    })
+}
+
+fn privacy_key(key: &str) -> Option<Value> {
+    Some(match key {
+        "redact_query_params" => reference("texts"),
+        "max_text_length" => number(1.0, MAX_TEXT_LENGTH as f64),
         _ => return None,
     })
 }

@@ -33,9 +33,33 @@ pub fn clip(text: &str, max: usize) -> &str {
     text.get(..at).unwrap_or(text)
 }
 
+/// `items` joined by `separator`, as `[String]::join` does, without the generic code that
+/// costs a kilobyte of wasm.
+pub fn join(items: &[String], separator: &str) -> String {
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(separator);
+        }
+        out.push_str(item);
+    }
+    out
+}
+
+/// How many bytes the first `max` characters of `text` take. Counted byte by byte: a UTF-8
+/// character starts at every byte that is not a continuation byte (`10xxxxxx`).
+pub fn chars_len(text: &str, max: usize) -> usize {
+    let mut seen = 0;
+    position(text, |b| {
+        seen += usize::from(b & 0xC0 != 0x80);
+        seen > max
+    })
+    .unwrap_or(text.len())
+}
+
 /// The position of the first byte for which `hit` holds. Meant for ASCII delimiters, whose
 /// positions are always char boundaries; cheaper in the wasm than `str::find(char)`.
-pub fn position(hay: &str, hit: impl Fn(u8) -> bool) -> Option<usize> {
+pub fn position(hay: &str, hit: impl FnMut(u8) -> bool) -> Option<usize> {
     hay.bytes().position(hit)
 }
 
@@ -72,6 +96,19 @@ pub fn pieces(hay: &str, delimiter: u8) -> impl Iterator<Item = &str> {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn joins_and_character_lengths_agree_with_the_standard_library() {
+        for items in [vec![], vec!["a".to_string()], vec!["a".into(), "".into(), "é".into()]] {
+            assert_eq!(join(&items, ", "), items.join(", "));
+        }
+        for text in ["", "abc", "ünïcödé", "a😀b", "日本語テキスト"] {
+            for max in 0..10 {
+                let expected = text.char_indices().nth(max).map_or(text.len(), |(at, _)| at);
+                assert_eq!(chars_len(text, max), expected, "{text:?} {max}");
+            }
+        }
+    }
 
     #[test]
     fn byte_splits_agree_with_the_standard_library() {

@@ -198,6 +198,28 @@ fn consent_settings_are_checked_with_their_paths() {
 }
 
 #[test]
+fn privacy_settings_are_checked_with_their_paths() {
+    let good = r#"{ "site": "s", "privacy": { "redact_query_params": ["token", "email"],
+        "max_text_length": 100 } }"#;
+    assert_eq!(errors(good), Vec::<String>::new());
+
+    let errs = errors(
+        r#"{ "site": "s", "privacy": { "redact_query_params": "token", "max_text_length": 0,
+        "max_text_lenght": 9 } }"#,
+    );
+    assert_eq!(
+        errs,
+        [
+            "privacy.max_text_lenght: unknown key `max_text_lenght` (did you mean `max_text_length`?)",
+            "privacy.redact_query_params: expected an array of strings, found a string",
+            "privacy.max_text_length: `0` is out of range: 1 to 500",
+        ]
+    );
+    let errs = errors(r#"{ "site": "s", "privacy": { "redact_query_params": ["a", ""] } }"#);
+    assert_eq!(errs, ["privacy.redact_query_params[1]: expected a non-empty string"]);
+}
+
+#[test]
 fn visibility_triggers_need_a_selector_and_check_their_options_by_path() {
     let config = r##"{ "site": "s", "triggers": [
         { "id": "a", "on": "visibility" },

@@ -7,8 +7,8 @@
 //! 10 levels and 2,000 nodes, and hands the engine objects only.
 #![cfg(not(target_arch = "wasm32"))]
 
-use microfunnel::config::decode;
-use microfunnel::engine::{Engine, Setup, MAX_PARAMS, MAX_PARAMS_BYTES, MAX_PARAM_BYTES};
+use microfunnel::config::{decode, MAX_TEXT_LENGTH};
+use microfunnel::engine::{Engine, Setup, MAX_PARAMS, MAX_PARAMS_BYTES};
 use microfunnel::event::{Event, Page};
 use microfunnel::host::NativeHost;
 use microfunnel::json::{obj, Value};
@@ -120,7 +120,7 @@ fn the_deepest_push_that_parses_is_merged_read_and_sent_without_overflow() {
     let out = push(&mut e, r#"{ "event": "probe" }"#, T0 + 2.0);
     let sent = param(named(&out, "probe"), "deep");
     let Value::Str(text) = sent else { panic!("`deep` is sent as {sent:?}") };
-    assert_eq!(text.len(), MAX_PARAM_BYTES, "the JSON of the deep value is cut");
+    assert_eq!(text.len(), MAX_TEXT_LENGTH, "the JSON of the deep value is cut");
     assert!(text.starts_with("{\"a\":{\"a\":"));
 }
 
@@ -138,7 +138,7 @@ fn a_huge_array_or_object_in_a_push_is_sent_within_the_param_limits() {
     assert_eq!(params.len(), MAX_PARAMS);
     let total: usize = params.iter().map(|(_, v)| v.as_str().map_or(0, str::len)).sum();
     assert!(total <= MAX_PARAMS_BYTES, "{total} bytes of params");
-    assert_eq!(param(cart, "items").as_str().map(str::len), Some(MAX_PARAM_BYTES));
+    assert_eq!(param(cart, "items").as_str().map(str::len), Some(MAX_TEXT_LENGTH));
 }
 
 #[test]
@@ -211,4 +211,25 @@ fn a_backtracking_regex_the_config_check_lets_through_matches_in_linear_time_nat
     assert_eq!(out.len(), 1, "the regex did not run to its answer");
     let took = started.elapsed();
     assert!(took.as_secs() < 5, "matching took {took:?}");
+}
+
+#[test]
+fn texts_are_cut_to_the_configured_number_of_characters_not_bytes() {
+    let config =
+        CONFIG.replace(r#""site": "s","#, r#""site": "s", "privacy": { "max_text_length": 7 },"#);
+    let decoded = decode(&Value::parse(&config).unwrap(), &NativeHost::default());
+    assert_eq!(decoded.errors, vec![], "config errors");
+    assert_eq!(decoded.config.max_text_length, 7);
+    let setup = Setup {
+        config: decoded.config,
+        page: Page::new("https://s.test/", "", ""),
+        client_id: "c".into(),
+        user_agent: "Mozilla/5.0".into(),
+        stored: None,
+        config_version: "v".into(),
+    };
+    let mut e = Engine::new(setup, Box::new(NativeHost::default()));
+    // Seven characters are eleven bytes here: a byte limit would have cut inside `ö`.
+    let out = push(&mut e, r#"{ "event": "probe", "deep": "ünïcödé and more" }"#, T0);
+    assert_eq!(param(named(&out, "probe"), "deep"), &Value::from("ünïcödé"));
 }

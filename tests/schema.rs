@@ -137,6 +137,14 @@ fn broken_configs_fail_at_the_same_paths_in_the_schema_and_the_decoder() {
         (r#"{ "site": "s", "triggers": {} }"#.into(), "triggers"),
         (r#"{ "site": "s", "consent": { "default": "maybe" } }"#.into(), "consent.default"),
         (
+            r#"{ "site": "s", "privacy": { "max_text_length": 501 } }"#.into(),
+            "privacy.max_text_length",
+        ),
+        (
+            r#"{ "site": "s", "privacy": { "redact_query_params": [7] } }"#.into(),
+            "privacy.redact_query_params[0]",
+        ),
+        (
             r#"{ "site": "s", "collector": { "batch": { "max_events": 0 } } }"#.into(),
             "collector.batch.max_events",
         ),

@@ -11,9 +11,9 @@ use std::collections::{HashMap, HashSet};
 
 use microfunnel::batch::{body, Sender};
 use microfunnel::condition::{first_failure, Condition, Vars};
-use microfunnel::config::{decode, Config, Decoded, TriggerKind};
+use microfunnel::config::{decode, Config, Decoded, TriggerKind, MAX_TEXT_LENGTH};
 use microfunnel::dom::fake::FakeElement;
-use microfunnel::engine::{Engine, Setup, MAX_PARAMS, MAX_PARAMS_BYTES, MAX_PARAM_BYTES};
+use microfunnel::engine::{Engine, Setup, MAX_PARAMS, MAX_PARAMS_BYTES};
 use microfunnel::event::{Event, Page};
 use microfunnel::host::{Host, NativeHost};
 use microfunnel::json::{obj, Value};
@@ -476,7 +476,7 @@ fn check_event_alone(event: &Event) {
         let mut total = 0;
         for (key, value) in params {
             if let Value::Str(text) = value {
-                assert!(text.len() <= MAX_PARAM_BYTES, "{what}: param `{key}` too long");
+                assert!(text.chars().count() <= MAX_TEXT_LENGTH, "{what}: param `{key}` too long");
                 total += text.len();
             }
         }

@@ -50,6 +50,10 @@ struct Tracker {
     recent: Vec<String>,
     /// The state text this tab last wrote or read, to notice another tab's writes cheaply.
     state_text: String,
+    /// How many of `queue.dropped` an `events_dropped` event has reported.
+    reported_dropped: u64,
+    /// When the queue was last kept in storage (see [`keep_queue`]), if it is there.
+    kept_at: Option<f64>,
 }
 
 /// The one tracker of the page, behind a busy flag.
@@ -168,6 +172,8 @@ pub fn start(
         failures: Vec::new(),
         recent: Vec::new(),
         state_text,
+        reported_dropped: 0,
+        kept_at: None,
     };
     // What the loader is to watch for the visibility and timer triggers (see `watch` above).
     let mut watches = Vec::new();
@@ -379,6 +385,9 @@ fn run(observation: &Observation<'_>, time: f64) {
             }
         }
         save_state(t);
+        if !events.is_empty() {
+            keep_queue(t, false);
+        }
         let due = t.queue.is_due(&t.engine.config().batch, now());
         (t.engine.take_log(), due, changes, t.notify.clone())
     });
@@ -417,7 +426,9 @@ fn send(hiding: bool) {
     loop {
         let batch = with(|t| {
             t.timer_at = None;
-            take_batch(t)
+            let batch = take_batch(t);
+            keep_queue(t, true);
+            batch
         });
         let Some(Some(batch)) = batch else { return };
         if batch.debug {
@@ -454,25 +465,81 @@ fn take_batch(t: &mut Tracker) -> Option<Batch> {
         return None;
     }
     let transmit = t.transmit.clone()?;
-    let config = t.engine.config();
-    let mut events = t.queue.take(config.batch.max_events);
-    let sender = Sender {
-        site: &config.site,
-        client_id: t.engine.client_id(),
-        session_id: t.engine.session_id(),
-        config_version: t.engine.config_version(),
-    };
-    let mut text = body(&sender, now(), &events);
-    while text.len() > MAX_BODY_BYTES && events.len() > 1 {
-        let back = events.split_off(events.len() / 2);
-        t.queue.restore(back, now());
-        text = body(&sender, now(), &events);
+    let mut events = t.queue.take(fit(t.queue.items(), t.engine.config().batch.max_events));
+    // What was lost on the way is news for the collector too: the next batch carries an
+    // `events_dropped` event with the page's total so far, so that the last one to arrive
+    // tells it all even when an earlier one was itself dropped.
+    if t.queue.dropped > t.reported_dropped {
+        t.reported_dropped = t.queue.dropped;
+        let params = Value::Obj(vec![("dropped".into(), Value::Num(t.queue.dropped as f64))]);
+        let notice = t.engine.notice("events_dropped", params, now());
+        events.push((notice.id.clone(), notice.to_value().to_json()));
     }
-    let endpoint = config.endpoint.clone();
+    let text = body(&sender(t), now(), &events);
+    let endpoint = t.engine.config().endpoint.clone();
     let number = t.next_batch;
     t.next_batch += 1;
     t.in_flight.push((number, events));
     Some(Batch { number, endpoint, body: text, transmit, debug: t.engine.debug() })
+}
+
+fn sender(t: &Tracker) -> Sender<'_> {
+    Sender {
+        site: &t.engine.config().site,
+        client_id: t.engine.client_id(),
+        session_id: t.engine.session_id(),
+        config_version: t.engine.config_version(),
+    }
+}
+
+/// How many of `items`, from the first, go in one body: at most `max`, and no more than half
+/// the keepalive budget of JSON, so that a body stays under it whatever the loader's filters
+/// do. At least one, which always fits: a larger event is never queued.
+fn fit(items: &[(String, String)], max: usize) -> usize {
+    let mut bytes = 0;
+    let over = items.iter().take(max).position(|(_, json)| {
+        bytes += json.len();
+        bytes > MAX_BODY_BYTES / 2
+    });
+    over.map_or(items.len().min(max), |n| n.max(1))
+}
+
+/// Keeps what waits in the queue in the browser's storage too, through the loader
+/// (`transmit(endpoint, bodies, false, -1)`, one body per line, none when nothing waits), so
+/// that a tab that dies without a page-hide event (a crash, a discarded background tab) leaves
+/// its events for the next page of the site, which sends them as it sends every pending body;
+/// the collector ignores the ids it already has. A queue past 8 KB (a collector down for a
+/// while) is rewritten on a new event at most once a second, but always when events leave it
+/// or come back to it (`now`).
+fn keep_queue(t: &mut Tracker, now: bool) {
+    let time = self::now();
+    let empty = t.queue.is_empty();
+    let size: usize = t.queue.items().iter().map(|(_, json)| json.len()).sum();
+    match t.kept_at {
+        None if empty => return,
+        // TODO: the newest events of a big queue wait in memory only until the next send.
+        Some(at) if !now && size > 8_000 && time - at < 1000.0 => return,
+        _ => {}
+    }
+    let Some(transmit) = t.transmit.clone() else { return };
+    t.kept_at = (!empty).then_some(time);
+    let mut bodies = String::new();
+    let mut rest = t.queue.items();
+    while !rest.is_empty() {
+        let n = fit(rest, usize::MAX);
+        if !bodies.is_empty() {
+            bodies.push('\n');
+        }
+        bodies += &body(&sender(t), time, &rest[..n]);
+        rest = &rest[n..];
+    }
+    let args = js_sys::Array::of4(
+        &t.engine.config().endpoint.as_str().into(),
+        &bodies.into(),
+        &false.into(),
+        &(-1).into(),
+    );
+    let _ = transmit.apply(&JsValue::NULL, &args);
 }
 
 /// The loader's answer for a batch: the HTTP status, or `0` when the request failed.
@@ -495,6 +562,7 @@ pub fn delivered(batch: u32, status: u16) {
             "refused; dropped"
         } else {
             t.queue.restore(events, now());
+            keep_queue(t, true);
             "failed; queued again"
         };
         let text = format!("batch of {n} events: HTTP {status}, {text}");
@@ -541,7 +609,7 @@ pub fn progress() -> String {
 /// The recent events, as JSON text.
 #[wasm_bindgen]
 pub fn events() -> String {
-    with(|t| format!("[{}]", t.recent.join(","))).unwrap_or_else(|| "[]".into())
+    with(|t| format!("[{}]", crate::text::join(&t.recent, ","))).unwrap_or_else(|| "[]".into())
 }
 
 /// Why a trigger or funnel did or did not fire last.
@@ -555,20 +623,13 @@ pub fn explain(id: &str) -> String {
 #[wasm_bindgen]
 pub fn queue() -> String {
     with(|t| {
-        let mut out = String::from("{\"waiting\":[");
-        for (i, id) in t.queue.ids().into_iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            Value::from(id).write_json(&mut out);
-        }
-        out.push_str("],\"dropped\":");
-        Value::Num(t.queue.dropped as f64).write_json(&mut out);
-        out.push_str(",\"failures\":");
-        Value::Arr(t.failures.iter().map(|f| Value::from(f.as_str())).collect())
-            .write_json(&mut out);
-        out.push('}');
-        out
+        let strings = |list: Vec<&str>| Value::Arr(list.into_iter().map(Value::from).collect());
+        crate::json::obj(vec![
+            ("waiting", strings(t.queue.ids())),
+            ("dropped", Value::Num(t.queue.dropped as f64)),
+            ("failures", strings(t.failures.iter().map(String::as_str).collect())),
+        ])
+        .to_json()
     })
     .unwrap_or_else(|| "{}".into())
 }

@@ -14,6 +14,7 @@ import {
   assertTrackerBuilt,
   describeEvents,
   eventsNamed,
+  fetchEvents,
   launchBrowser,
   newVisitor,
   sleep,
@@ -232,5 +233,94 @@ describe('a collector that is down as the page unloads', () => {
     assert.ok(queued.waiting.length >= 3, `the clicks were still queued: ${waiting}`);
     assert.equal(eventsNamed(settled, 'click_cta').length, 3, describeEvents(settled));
     assert.equal(eventsNamed(settled, 'page_view').length, 1, describeEvents(settled));
+  });
+
+  it('loses no queued event when the tab crashes without a page-hide event', async () => {
+    // A minute's batch wait: nothing leaves the page before it dies. The renderer is killed
+    // (DevTools `Page.crash`), so no `pagehide`, no beacon: only what the tracker kept in
+    // storage as it queued can survive, for the next page of the site to send.
+    const page = await freshRemote('crashed');
+    const { context, page: tab } = await newVisitor(browser);
+    await tab.goto(`${page}&wait=60000`);
+    await tab.waitForFunction(() => window.microfunnel.events().length > 0);
+    for (let i = 0; i < 3; i++) await tab.click('[data-cta]');
+    const queued = await tab.evaluate(() => window.microfunnel.queue());
+    const cdp = await context.newCDPSession(tab);
+    const crashed = new Promise((resolve) => tab.once('crash', resolve));
+    cdp.send('Page.crash').catch(() => {});
+    await crashed;
+    const stored = await fetchEvents(remote.base);
+
+    const next = await context.newPage();
+    await next.goto(page);
+    await waitForEvents(
+      remote.base,
+      (all) => eventsNamed(all, 'click_cta').length >= 3 && eventsNamed(all, 'page_view').length >= 2,
+      { what: 'the crashed page view, its clicks, and the next page view' },
+    );
+    const settled = await waitForQuiet(remote.base);
+    await context.close();
+    assert.equal(queued.waiting.length, 4, `all four were queued: ${JSON.stringify(queued)}`);
+    assert.deepEqual(stored, [], 'nothing was sent before the crash');
+    assert.equal(eventsNamed(settled, 'click_cta').length, 3, describeEvents(settled));
+    assert.equal(eventsNamed(settled, 'page_view').length, 2, describeEvents(settled));
+    assertNoneTwice(settled);
+  });
+
+  it('tells the collector how many events a full queue dropped', async () => {
+    // 1,100 events while the collector is down: the queue holds 1,000, drops the oldest and
+    // counts them, and an `events_dropped` event (the page's total so far) goes with the
+    // next batch. Every event is either stored or counted.
+    const listen = `127.0.0.1:${await freePort()}`;
+    await remote?.stop();
+    remote = null;
+    const page = `${site.base}/fixtures/remote-collector.html?collector=http://${listen}`;
+    const { context, page: tab, errors } = await newVisitor(browser);
+    await tab.goto(page);
+    await tab.waitForFunction(() => window.microfunnel.events().length > 0);
+    await tab.evaluate(() => {
+      for (let n = 0; n < 1100; n++) window.dataLayer.push({ event: 'bulky', n });
+    });
+    await tab.waitForFunction(() => window.microfunnel.queue().dropped > 0);
+
+    remote = await startCollector({ listen, db: join(dir, 'dropped.sqlite') });
+    // Back without waiting out the backoff (up to 30 s): the loader retries at once on `online`.
+    await tab.evaluate(() => window.dispatchEvent(new Event('online')));
+    await tab.waitForFunction(() => window.microfunnel.queue().waiting.length === 0, null, {
+      timeout: 60_000,
+    });
+    const settled = await waitForQuiet(remote.base, { timeoutMs: 60_000 });
+    const dropped = (await tab.evaluate(() => window.microfunnel.queue())).dropped;
+    await context.close();
+
+    const counts = eventsNamed(settled, 'events_dropped').map((e) => e.params.dropped);
+    const bulky = eventsNamed(settled, 'bulky').length;
+    assert.ok(dropped >= 100, `at least 100 of 1,101 dropped: ${dropped}`);
+    assert.equal(Math.max(...counts), dropped, `reported ${JSON.stringify(counts)}`);
+    // The page view and 1,100 pushes: each one stored, or counted as dropped.
+    assert.equal(bulky + eventsNamed(settled, 'page_view').length + dropped, 1101);
+    assertNoneTwice(settled);
+    assert.deepEqual(errors.pageErrors, []);
+  });
+
+  it('sends no value of a query parameter the config redacts', async () => {
+    const page = await freshRemote('redacted');
+    const { context, page: tab } = await newVisitor(browser);
+    await tab.goto(`${page}&redact=token&redact=Session.ID&token=s3cr3t&session.id=42&keep=1`);
+    await tab.waitForFunction(() => window.microfunnel.events().length > 0);
+    await tab.evaluate(() =>
+      window.dataLayer.push({ event: 'bulky', link: 'https://x.example/a?TOKEN=abc#t', n: 1 }),
+    );
+    const events = await waitForEvents(
+      remote.base,
+      (all) => eventsNamed(all, 'bulky').length === 1 && eventsNamed(all, 'page_view').length === 1,
+      { what: 'the page view and the push' },
+    );
+    await context.close();
+    const text = JSON.stringify(events);
+    assert.ok(!/s3cr3t|abc|=42/.test(text), `a redacted value was sent: ${text}`);
+    const url = eventsNamed(events, 'page_view')[0].page.url;
+    assert.match(url, /&token=\[redacted\]&session\.id=\[redacted\]&keep=1$/);
+    assert.equal(eventsNamed(events, 'bulky')[0].params.link, 'https://x.example/a?TOKEN=[redacted]#t');
   });
 });

@@ -84,8 +84,11 @@ describe('a long-lived tab', () => {
     const shown = [samples[0], warm, last].map((s) => `heap ${s.heap} B, wasm ${s.wasm} B`);
     t.diagnostic(`after round 1, ${WARM_UP} and ${ROUNDS}: ${shown.join('; ')}`);
     if (process.env.MF_SOAK_ROUNDS) t.diagnostic(table.join('\n'));
-    // The wasm memory only grows, by 64 KiB pages: after warm-up, by one page at most.
-    assert.ok(last.wasm - warm.wasm <= 65536, table.join('\n'));
+    // The wasm memory only grows, by 64 KiB pages, and keeps its highest mark: a moment when
+    // more than usual waits (a slow answer from the collector on a loaded machine) can add a
+    // page or two once. After warm-up, two pages at most: a leak of 9 bytes an event over the
+    // 15,000 events after it would pass that.
+    assert.ok(last.wasm - warm.wasm <= 2 * 65536, table.join('\n'));
     // Over 15,000 more events, a leak of even 70 bytes an event would pass 1 MB.
     assert.ok(last.heap - warm.heap < 1024 * 1024, table.join('\n'));
     assert.ok(last.recent <= 100, `events() keeps ${last.recent}`);

@@ -507,6 +507,9 @@
     });
   }
 
+  // The config's `privacy.redact_query_params`, as one pattern (see `transmit`).
+  var redact = null;
+
   function transmit(endpoint, body, beacon, batch) {
     if (!consented()) return false;
     // E-mail addresses (`jo@shop.example`, `jo%40shop.example` in a URL) never leave the page,
@@ -518,6 +521,14 @@
       /(?<=^|[^\w.%+\\-]|\\[nrtbf"\\/]|\\u[\da-f]{4})[\w.%+-]+(@|%40)[a-z\d-]+(\.[a-z\d-]+)+/gi,
       '[email]',
     );
+    // The values of the query parameters the config names (`?token=[redacted]&page=2`), in
+    // every URL and text: a value ends at `&`, `#`, a quote, a backslash or a space.
+    if (redact) body = body.replace(redact, '$1[redacted]');
+    // The module's queue itself (`batch` -1), one body per line, nothing when it is empty:
+    // kept for a tab that dies without a page-hide event, and sent by the next page as any
+    // pending body is. Its key sorts after the others (a letter after digits), so it is the
+    // last to make room for newer bodies.
+    if (batch < 0) return body ? store(tab, [endpoint, body]) : unstore(tab);
     // Keys start with the time, so that sorting them puts the oldest first.
     return post(Date.now() + '.' + tab + '.' + batch, endpoint, body, beacon, function (status) {
       call('delivered', [batch, status]);
@@ -527,13 +538,18 @@
   // What earlier pages left unanswered goes again; what fails again stays for the next page.
   function resendPending() {
     pendingIds().forEach(function (id) {
+      // Not this page's own queue, which it sends itself.
+      if (id === tab) return;
       var entry = null;
       try {
         entry = JSON.parse(localStorage.getItem(PENDING + id));
       } catch (e) {}
       unstore(id);
+      // One body per line (a queue kept by a tab that died is several).
       if (entry && typeof entry[1] === 'string') {
-        post(id, String(entry[0]), entry[1], false, function () {}, true);
+        entry[1].split('\n').forEach(function (body, i) {
+          post(i ? id + '.' + i : id, String(entry[0]), body, false, function () {}, true);
+        });
       }
     });
   }
@@ -610,7 +626,12 @@
   // The config and the module load at the same time; neither waits for the other.
   var config = configText().then(function (text) {
     try {
-      settings = JSON.parse(text).consent || {};
+      var parsed = JSON.parse(text);
+      settings = parsed.consent || {};
+      var names = parsed.privacy.redact_query_params.map(function (name) {
+        return String(name).replace(/\W/g, '\\$&');
+      });
+      if (names.length) redact = new RegExp('([?&](' + names.join('|') + ')=)[^&#"\\\\\\s]*', 'gi');
     } catch (e) {}
     setTimeout(function () {
       waited = true;
