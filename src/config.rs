@@ -283,7 +283,8 @@ pub const BATCH_KEYS: &[&str] = &["max_events", "max_wait_ms"];
 /// `session`.
 pub const SESSION_KEYS: &[&str] = &["idle_timeout_min"];
 /// `consent`.
-pub const CONSENT_KEYS: &[&str] = &["default", "wait_for_update_ms", "honor_gpc", "honor_dnt"];
+pub const CONSENT_KEYS: &[&str] =
+    &["default", "wait_for_update_ms", "honor_gpc", "honor_dnt", "cookieless"];
 /// `privacy`.
 pub const PRIVACY_KEYS: &[&str] = &["redact_query_params", "max_text_length"];
 /// The longest `privacy.max_text_length`, and the default.
@@ -650,8 +651,13 @@ impl Decoder<'_> {
                 TriggerKind::DataLayer { name }
             }
             other => {
-                let known = "page_view, click, scroll, video, download, form_submit, data_layer, \
-                             history_change, visibility, js_error, timer";
+                let mut known = String::new();
+                for (name, _) in TRIGGER_TYPES {
+                    if !known.is_empty() {
+                        known.push_str(", ");
+                    }
+                    known.push_str(name);
+                }
                 self.error(
                     &join(path, "on"),
                     format!("unknown trigger type `{other}`; known: {known}"),

@@ -122,7 +122,7 @@ fn consent_key(key: &str) -> Option<Value> {
     Some(match key {
         "default" => names(CONSENT_STATES),
         "wait_for_update_ms" => number(0.0, 60_000.0),
-        "honor_gpc" | "honor_dnt" => json!({ "type": "boolean" }),
+        "honor_gpc" | "honor_dnt" | "cookieless" => json!({ "type": "boolean" }),
         _ => return None,
     })
 }

@@ -16,9 +16,7 @@ mod tracker;
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-pub use tracker::{
-    debug, delivered, events, explain, flush, handle, progress, queue, reset, start, unstick,
-};
+pub use tracker::{ask, debug, delivered, flush, handle, reset, start, unstick};
 
 /// Entry points for the browser tests in `tests/web.rs`; not part of the public API.
 #[doc(hidden)]

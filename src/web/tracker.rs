@@ -596,40 +596,31 @@ pub fn reset() {
     });
 }
 
-/// Every funnel's progress, as JSON text.
+/// The console's questions, one export for all (each export costs its own glue), answered
+/// in text; empty while the tracker is busy or not started:
+/// - `progress`: every funnel's progress, as JSON;
+/// - `events`: this page's recent events, as JSON;
+/// - `queue`: what waits to be sent (ids), how many were dropped, and the last send failures,
+///   as JSON;
+/// - `explain`: why the trigger or funnel `id` did or did not fire last.
 #[wasm_bindgen]
-pub fn progress() -> String {
-    with(|t| {
-        sync_state(t);
-        t.engine.progress(now()).to_json()
+pub fn ask(what: &str, id: &str) -> String {
+    with(|t| match what {
+        "progress" => {
+            sync_state(t);
+            t.engine.progress(now()).to_json()
+        }
+        "events" => format!("[{}]", crate::text::join(&t.recent, ",")),
+        "queue" => {
+            let strings = |list: Vec<&str>| Value::Arr(list.into_iter().map(Value::from).collect());
+            crate::json::obj(vec![
+                ("waiting", strings(t.queue.ids())),
+                ("dropped", Value::Num(t.queue.dropped as f64)),
+                ("failures", strings(t.failures.iter().map(String::as_str).collect())),
+            ])
+            .to_json()
+        }
+        _ => t.engine.explain(id, now()),
     })
-    .unwrap_or_else(|| "[]".into())
-}
-
-/// The recent events, as JSON text.
-#[wasm_bindgen]
-pub fn events() -> String {
-    with(|t| format!("[{}]", crate::text::join(&t.recent, ","))).unwrap_or_else(|| "[]".into())
-}
-
-/// Why a trigger or funnel did or did not fire last.
-#[wasm_bindgen]
-pub fn explain(id: &str) -> String {
-    with(|t| t.engine.explain(id, now())).unwrap_or_else(|| "microfunnel is not started".into())
-}
-
-/// What waits to be sent, as JSON text: the waiting ids, how many were dropped, and the last
-/// send failures.
-#[wasm_bindgen]
-pub fn queue() -> String {
-    with(|t| {
-        let strings = |list: Vec<&str>| Value::Arr(list.into_iter().map(Value::from).collect());
-        crate::json::obj(vec![
-            ("waiting", strings(t.queue.ids())),
-            ("dropped", Value::Num(t.queue.dropped as f64)),
-            ("failures", strings(t.failures.iter().map(String::as_str).collect())),
-        ])
-        .to_json()
-    })
-    .unwrap_or_else(|| "{}".into())
+    .unwrap_or_default()
 }

@@ -91,6 +91,33 @@ describe('consent', () => {
     await context.close();
   });
 
+  it('sends one cookieless page view, with no identifier, while denied if configured', async () => {
+    const { context, page, errors } = await open('default=denied&cookieless&token=s3cr3t');
+    const [view] = await waitForEvents(site.base, (all) => all.length === 1, {
+      what: 'the cookieless page view',
+    });
+    await click(page, 2);
+    const denied = await waitForQuiet(site.base);
+    assert.deepEqual(await traces(page), { keys: [], cookies: '' }, 'nothing stored');
+    assert.equal(denied.length, 1, describeEvents(denied));
+    assert.equal(view.name, 'page_view');
+    assert.equal(view.client_id, 'c-cookieless');
+    assert.equal(view.session_id, 's-cookieless');
+    assert.match(view.page.url, /consent\.html\?default=denied&cookieless&token=s3cr3t$/);
+    assert.equal(view.page.title, 'Fixture: consent');
+
+    // A grant starts the tracker as usual, under the visitor's own id.
+    await page.evaluate(() => window.microfunnel.consent('update', { analytics_storage: 'granted' }));
+    await click(page, 1);
+    const stored = await waitForQuiet(site.base);
+    const tracked = stored.filter((event) => event.client_id !== 'c-cookieless');
+    assert.equal(eventsNamed(tracked, 'page_view').length, 1, describeEvents(stored));
+    assert.equal(eventsNamed(tracked, 'click_cta').length, 1, describeEvents(stored));
+    assert.match(tracked[0].client_id, /^c-[a-z0-9]+$/);
+    assert.deepEqual(errors.pageErrors, []);
+    await context.close();
+  });
+
   it("takes the grant from a data-layer gtag('consent', 'update') command", async () => {
     const { context, page, errors } = await open('default=denied');
     await page.evaluate(() => window.gtag('consent', 'update', { analytics_storage: 'granted' }));

@@ -267,6 +267,39 @@ describe('a collector that is down as the page unloads', () => {
     assertNoneTwice(settled);
   });
 
+  it("never sends a living tab's queued events from another tab", async () => {
+    // Tab A queues clicks behind a minute's batch wait; tab B of the same site starts and
+    // resends what dead pages left, but leaves A's queue alone while A lives (A holds a Web
+    // Lock). A sends its clicks itself as it closes.
+    const page = await freshRemote('two-tabs');
+    const { context, page: tabA } = await newVisitor(browser);
+    await tabA.goto(`${page}&wait=60000`);
+    await tabA.waitForFunction(() => window.microfunnel.events().length > 0);
+    for (let i = 0; i < 3; i++) await tabA.click('[data-cta]');
+    const keys = await tabA.evaluate(() => Object.keys(localStorage).filter((k) => k.includes('pending')));
+
+    const tabB = await context.newPage();
+    await tabB.goto(page);
+    await waitForEvents(remote.base, (all) => eventsNamed(all, 'page_view').length >= 1, {
+      what: "tab B's page view",
+    });
+    await sleep(1500);
+    const whileAlive = await fetchEvents(remote.base);
+
+    await tabA.close({ runBeforeUnload: true });
+    await waitForEvents(remote.base, (all) => eventsNamed(all, 'click_cta').length >= 3, {
+      what: "tab A's three clicks",
+    });
+    const settled = await waitForQuiet(remote.base);
+    await context.close();
+    assert.equal(keys.length, 1, `tab A kept its queue: ${keys}`);
+    assert.equal(eventsNamed(whileAlive, 'click_cta').length, 0, describeEvents(whileAlive));
+    assert.equal(eventsNamed(whileAlive, 'page_view').length, 1, describeEvents(whileAlive));
+    assert.equal(eventsNamed(settled, 'click_cta').length, 3, describeEvents(settled));
+    assert.equal(eventsNamed(settled, 'page_view').length, 2, describeEvents(settled));
+    assertNoneTwice(settled);
+  });
+
   it('tells the collector how many events a full queue dropped', async () => {
     // 1,100 events while the collector is down: the queue holds 1,000, drops the oldest and
     // counts them, and an `events_dropped` event (the page's total so far) goes with the

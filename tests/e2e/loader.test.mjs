@@ -14,6 +14,7 @@ import {
   startCollector,
   waitForEvents,
   waitForQuiet,
+  watchErrors,
 } from './harness.mjs';
 
 describe('the loader', () => {
@@ -50,6 +51,39 @@ describe('the loader', () => {
     const views = eventsNamed(events, 'page_view', path);
     assert.equal(views.length, 1, `the collector has:\n${describeEvents(events)}`);
     assert.deepEqual(errors.pageErrors, []);
+  });
+
+  it('starts when the server sends the wasm without its MIME type, and says why when it is missing', async () => {
+    // Streaming compilation needs `application/wasm`; a server that sends another type gets
+    // the slower compile from the bytes, not a tracker that never starts. The response is
+    // rewritten in the browser, as such a server would send it.
+    const path = '/fixtures/inline-config.html';
+    // A collector of its own: the page views here are not the other tests' to count.
+    const own = await startCollector();
+    const { context, page, errors } = await newVisitor(browser);
+    await page.route('**/mf_bg.wasm', async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, headers: { 'content-type': 'application/octet-stream' } });
+    });
+    await page.goto(`${own.base}${path}`);
+    await page.waitForFunction(() => window.microfunnel.events().length > 0);
+    assert.deepEqual(errors.consoleErrors, []);
+
+    // And a module that is not there at all: the console names the status and the file.
+    const missing = await context.newPage();
+    const missingErrors = watchErrors(missing);
+    await missing.route('**/mf_bg.wasm', (route) => route.fulfill({ status: 404, body: 'gone' }));
+    await missing.goto(`${own.base}${path}`);
+    await missing.waitForFunction(() => window.microfunnel.explain('x') === 'microfunnel is still loading');
+    await missing.waitForTimeout(500);
+    await context.close();
+    await own.stop();
+    // The browser logs each failed download itself; ours is one line.
+    const ours = missingErrors.consoleErrors.filter((line) => line.includes('microfunnel:'));
+    assert.equal(ours.length, 1, missingErrors.consoleErrors.join('\n'));
+    assert.match(ours[0], /could not start; the page is unaffected HTTP 404 for .*mf_bg\.wasm/);
+    assert.deepEqual(errors.pageErrors, []);
+    assert.deepEqual(missingErrors.pageErrors, []);
   });
 
   it('delivers a click made before the wasm is ready, with the config inline', async () => {

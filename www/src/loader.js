@@ -104,10 +104,11 @@
   var given = {};
   var waited = false;
   var starting = null;
+  var pinged = 0;
 
   function consented() {
     if (settings.honor_gpc && navigator.globalPrivacyControl) return false;
-    if (settings.honor_dnt && navigator.doNotTrack == '1') return false;
+    if (settings.honor_dnt && navigator.doNotTrack === '1') return false;
     return (given.update || given.default || settings.default || 'granted') === 'granted';
   }
 
@@ -133,6 +134,13 @@
       }
       return;
     }
+    // Denied, and the config asks for cookieless page views: one for this page load, once the
+    // wait for an update is over.
+    // TODO: route changes while denied make no cookieless page view.
+    if (waited && settings.cookieless && !pinged) {
+      pinged = 1;
+      ping('page_view', {}, 'cookieless');
+    }
     early = [];
     // The route changes buffered with the rest are gone too (see `routed`).
     landing = url;
@@ -147,9 +155,10 @@
     } catch (e) {}
   }
 
+  // The module's answer to `ask(name)`, parsed; `fallback` while it is loading or busy.
   function parsed(name, fallback) {
     try {
-      return JSON.parse(call(name, [], fallback));
+      return JSON.parse(call('ask', [name, '']) || fallback);
     } catch (e) {
       return JSON.parse(fallback);
     }
@@ -179,6 +188,10 @@
     // Uncaught errors of the page's scripts (a resource that failed to load has no message),
     // at most 20 a page so that an error in a loop does not flood the queue.
     if (type === 'error') return event.message && pageErrors++ < 20 && handle(type, [event.message, event.filename, event.lineno]);
+    // The page's lock (see `hold`): let go as the page goes (a page holding one may be kept out
+    // of the back/forward cache), and taken again when it comes back from there.
+    if (type === 'pagehide' && unlock) unlock();
+    if (type === 'pageshow' && event.persisted) hold();
     if (!wasm) return;
     if (type === 'scroll') {
       var percent = scrollPercent();
@@ -206,7 +219,7 @@
   var dataLayer = w.dataLayer;
   if (!dataLayer || typeof dataLayer.push !== 'function') dataLayer = w.dataLayer = [];
   try {
-    for (var i = 0; i < dataLayer.length; i++) push(dataLayer[i]);
+    for (var at = 0; at < dataLayer.length; at++) push(dataLayer[at]);
     var pagePush = dataLayer.push;
     dataLayer.push = function () {
       var result = pagePush.apply(dataLayer, arguments);
@@ -242,10 +255,12 @@
   }
   try {
     ['pushState', 'replaceState'].forEach(function (name) {
-      // TODO: wrapped on `history` itself, which hides a wrapper the page puts on
-      // `History.prototype` after us; wrapping where the method is costs 24 B gzip.
-      var original = history[name];
-      history[name] = function () {
+      // Wrapped where the method is: on the prototype, unless the page put its own on
+      // `history`. A wrapper the page puts on the prototype after us then calls ours, and
+      // one it puts on `history` runs before ours.
+      var owner = history.hasOwnProperty(name) ? history : History.prototype;
+      var original = owner[name];
+      owner[name] = function () {
         var result = original.apply(this, arguments);
         routed(name);
         return result;
@@ -507,23 +522,62 @@
     });
   }
 
-  // The config's `privacy.redact_query_params`, as one pattern (see `transmit`).
+  // The config's `privacy.redact_query_params`, as one pattern (see `clean`).
   var redact = null;
 
-  function transmit(endpoint, body, beacon, batch) {
-    if (!consented()) return false;
-    // E-mail addresses (`jo@shop.example`, `jo%40shop.example` in a URL) never leave the page,
-    // wherever they were: a URL, a title, a click text, a data-layer value. A match starts only
-    // where a run of address characters starts (so a long run costs linear time), and never
-    // on the letter of a JSON escape such as `\n` (so the JSON stays whole); it holds no quote
-    // and no backslash.
+  // What every body goes through before it is stored or sent. E-mail addresses
+  // (`jo@shop.example`, `jo%40shop.example` in a URL) never leave the page, wherever they were:
+  // a URL, a title, a click text, a data-layer value. A match starts only where a run of
+  // address characters starts (so a long run costs linear time), and never on the letter of a
+  // JSON escape such as `\n` (so the JSON stays whole); it holds no quote and no backslash.
+  // Nor do the values of the query parameters the config names (`?token=[redacted]&page=2`),
+  // in every URL and text: a value ends at `&`, `#`, a quote, a backslash or a space.
+  function clean(body) {
     body = body.replace(
       /(?<=^|[^\w.%+\\-]|\\[nrtbf"\\/]|\\u[\da-f]{4})[\w.%+-]+(@|%40)[a-z\d-]+(\.[a-z\d-]+)+/gi,
       '[email]',
     );
-    // The values of the query parameters the config names (`?token=[redacted]&page=2`), in
-    // every URL and text: a value ends at `&`, `#`, a quote, a backslash or a space.
-    if (redact) body = body.replace(redact, '$1[redacted]');
+    return redact ? body.replace(redact, '$1[redacted]') : body;
+  }
+
+  // A batch of one event made here, for when the module does not run: `tracking_blocked` (the
+  // page's Content Security Policy refused the module) and, while consent is denied, the
+  // cookieless `page_view` the config may ask for. It goes once, cleaned as every body is,
+  // under a made-up visitor and session (`c-<who>`, `s-<who>`) that count no one, and is kept
+  // nowhere.
+  function ping(name, params, who) {
+    config
+      .then(function (text) {
+        var json = JSON.parse(text);
+        var now = Date.now();
+        var batch = {
+          v: 1,
+          site: json.site,
+          client_id: 'c-' + who,
+          session_id: 's-' + who,
+          events: [
+            {
+              id: who + '.' + now + '.' + tab,
+              name: name,
+              ts: now,
+              seq: 0,
+              page: { url: url, path: location.pathname, title: d.title, referrer: d.referrer },
+              params: params,
+            },
+          ],
+        };
+        return fetch((json.collector || {}).endpoint || '/collect', {
+          method: 'POST',
+          body: clean(JSON.stringify(batch)),
+          keepalive: true,
+        });
+      })
+      .catch(function () {});
+  }
+
+  function transmit(endpoint, body, beacon, batch) {
+    if (!consented()) return false;
+    body = clean(body);
     // The module's queue itself (`batch` -1), one body per line, nothing when it is empty:
     // kept for a tab that dies without a page-hide event, and sent by the next page as any
     // pending body is. Its key sorts after the others (a letter after digits), so it is the
@@ -536,10 +590,44 @@
   }
 
   // What earlier pages left unanswered goes again; what fails again stays for the next page.
+  // Not what a living page still sends itself (its queue, its requests awaiting an answer):
+  // every page holds a Web Lock named after it while it lives, and the bodies of a page whose
+  // lock is held are left alone. One page at a time looks (another lock), so that two pages
+  // starting together never both take the same body. A body taken is the taker's, under a
+  // new key with its name. Without Web Locks, a page leaves only its own bodies alone.
+  var LOCK = 'microfunnel:lock:';
+  var locks = navigator.locks;
+  var taken = 0;
+  var unlock;
+  function hold() {
+    try {
+      locks.request(LOCK + tab, function () {
+        return new Promise(function (done) {
+          unlock = done;
+        });
+      });
+    } catch (e) {}
+  }
+  hold();
   function resendPending() {
+    try {
+      locks
+        .request(LOCK, function () {
+          return locks.query().then(function (state) {
+            resend(JSON.stringify(state.held));
+          });
+        })
+        .catch(resend);
+    } catch (e) {
+      resend();
+    }
+  }
+  // `living`: the held locks, as text.
+  function resend(living) {
     pendingIds().forEach(function (id) {
-      // Not this page's own queue, which it sends itself.
-      if (id === tab) return;
+      // The page that wrote it: `<time>.<page>.<n>`, or `<page>` for its queue.
+      var owner = id.split('.')[1] || id;
+      if (owner === tab || String(living).indexOf(LOCK + owner) >= 0) return;
       var entry = null;
       try {
         entry = JSON.parse(localStorage.getItem(PENDING + id));
@@ -547,8 +635,8 @@
       unstore(id);
       // One body per line (a queue kept by a tab that died is several).
       if (entry && typeof entry[1] === 'string') {
-        entry[1].split('\n').forEach(function (body, i) {
-          post(i ? id + '.' + i : id, String(entry[0]), body, false, function () {}, true);
+        entry[1].split('\n').forEach(function (body) {
+          post(Date.now() + '.' + tab + '.r' + taken++, entry[0], body, false, function () {}, true);
         });
       }
     });
@@ -579,7 +667,7 @@
     },
     /** Why a trigger or funnel did, or did not, fire on the last relevant observation. */
     explain: function (id) {
-      var text = call('explain', [String(id)], 'microfunnel is still loading');
+      var text = call('ask', ['explain', String(id)]) || 'microfunnel is still loading';
       try {
         console.log(text);
       } catch (e) {}
@@ -611,10 +699,10 @@
   };
 
   function configText() {
-    var url = script && script.getAttribute('data-config');
-    if (url) {
-      return fetch(url, { credentials: 'same-origin' }).then(function (response) {
-        if (!response.ok) throw new Error('HTTP ' + response.status + ' for ' + url);
+    var source = script && script.getAttribute('data-config');
+    if (source) {
+      return fetch(source, { credentials: 'same-origin' }).then(function (response) {
+        if (!response.ok) throw new Error('HTTP ' + response.status + ' for ' + source);
         return response.text();
       });
     }
@@ -626,9 +714,9 @@
   // The config and the module load at the same time; neither waits for the other.
   var config = configText().then(function (text) {
     try {
-      var parsed = JSON.parse(text);
-      settings = parsed.consent || {};
-      var names = parsed.privacy.redact_query_params.map(function (name) {
+      var json = JSON.parse(text);
+      settings = json.consent || {};
+      var names = json.privacy.redact_query_params.map(function (name) {
         return String(name).replace(/\W/g, '\\$&');
       });
       if (names.length) redact = new RegExp('([?&](' + names.join('|') + ')=)[^&#"\\\\\\s]*', 'gi');
@@ -644,17 +732,17 @@
   config.catch(function () {});
   import(base + 'mf.js')
     .then(function (module) {
-      return module.default({ module_or_path: base + 'mf_bg.wasm' }).then(function () {
+      return module.default(base + 'mf_bg.wasm').then(function () {
         return config.then(function (text) {
           starting = function () {
             wasm = module;
             var queued = early;
             early = [];
-            var page = [landing, d.title, d.referrer, navigator.userAgent];
+            var about = [landing, d.title, d.referrer, navigator.userAgent];
             try {
-              page.push(!!localStorage.getItem(DEBUG_KEY));
+              about.push(!!localStorage.getItem(DEBUG_KEY));
             } catch (e) {}
-            call('start', [text, queued, [notify, schedule, transmit, watch], loadedAt, page]);
+            call('start', [text, queued, [notify, schedule, transmit, watch], loadedAt, about]);
             resendPending();
             // A visitor who scrolled while the module loaded has passed thresholds already.
             var root = d.scrollingElement || d.documentElement;
@@ -675,31 +763,10 @@
         "blocked by the page's Content Security Policy: add 'wasm-unsafe-eval' to its " +
           'script-src directive. The page is unaffected',
       );
-      return config.then(function (text) {
-        starting = function () {
-          var parsed = JSON.parse(text);
-          var now = Date.now();
-          var batch = {
-            v: 1,
-            site: parsed.site,
-            client_id: 'c-blocked',
-            session_id: 's-blocked',
-            events: [
-              {
-                id: 'blocked.' + now + '.' + tab,
-                name: 'tracking_blocked',
-                ts: now,
-                seq: 0,
-                page: { url: landing, path: location.pathname },
-                params: { reason: 'csp', directive: "script-src 'wasm-unsafe-eval'" },
-              },
-            ],
-          };
-          var endpoint = (parsed.collector || {}).endpoint || '/collect';
-          transmit(endpoint, JSON.stringify(batch), false, 'blocked');
-        };
-        decide();
-      });
+      starting = function () {
+        ping('tracking_blocked', { reason: 'csp', directive: "script-src 'wasm-unsafe-eval'" }, 'blocked');
+      };
+      decide();
     })
     .catch(function (error) {
       warn('could not start; the page is unaffected', error);

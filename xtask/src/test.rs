@@ -44,9 +44,13 @@ pub fn test(repo: &Repo) -> Result<()> {
     Ok(())
 }
 
-/// Formatting and clippy, natively and for wasm32: the glue only compiles for the browser.
+/// Formatting and clippy, natively and for wasm32 (the glue only compiles for the browser),
+/// and ESLint on the loader (`eslint.config.js`).
 fn lint(repo: &Repo) -> Result<()> {
     run(cargo().current_dir(&repo.root).args(["fmt", "--all", "--check"]))?;
+    run(Command::new(tools::node_bin(&repo.root, "eslint"))
+        .current_dir(&repo.root)
+        .arg("www/src/loader.js"))?;
     run(cargo().current_dir(&repo.root).args([
         "clippy",
         "--workspace",
