@@ -5,6 +5,9 @@ use crate::json::Value;
 
 /// At most this many events wait; beyond it the oldest are dropped (and counted).
 pub const MAX_QUEUED: usize = 1000;
+/// At most this many bytes of events wait, so that the queue kept in storage fits a browser's
+/// 5 MB `localStorage` with room to spare; beyond it the oldest are dropped (and counted).
+pub const MAX_QUEUED_BYTES: usize = 1_000_000;
 
 /// Events waiting to be sent, already written as JSON.
 #[derive(Debug, Default)]
@@ -12,6 +15,8 @@ pub struct Queue {
     // A plain `Vec`: removing from the front is a copy of at most `MAX_QUEUED` pointers, and
     // `VecDeque` would add three kilobytes to the wasm.
     items: Vec<(String, String)>,
+    /// The bytes of JSON in `items`.
+    bytes: usize,
     oldest_at: Option<f64>,
     /// How many events were dropped because the queue was full.
     pub dropped: u64,
@@ -20,12 +25,19 @@ pub struct Queue {
 impl Queue {
     /// Adds an event (its id and its JSON) at `now`.
     pub fn push(&mut self, id: String, json: String, now: f64) {
-        if self.items.len() >= MAX_QUEUED {
-            self.items.remove(0);
+        self.bytes += json.len();
+        self.items.push((id, json));
+        self.bound();
+        self.oldest_at.get_or_insert(now);
+    }
+
+    /// Drops the oldest events until at most [`MAX_QUEUED`] events of at most
+    /// [`MAX_QUEUED_BYTES`] wait.
+    fn bound(&mut self) {
+        while self.items.len() > MAX_QUEUED || self.bytes > MAX_QUEUED_BYTES {
+            self.bytes -= self.items.remove(0).1.len();
             self.dropped += 1;
         }
-        self.items.push((id, json));
-        self.oldest_at.get_or_insert(now);
     }
 
     /// How many events wait.
@@ -52,6 +64,7 @@ impl Queue {
     pub fn take(&mut self, max: usize) -> Vec<(String, String)> {
         let n = max.min(self.items.len());
         let out: Vec<_> = self.items.drain(..n).collect();
+        self.bytes -= out.iter().map(|(_, json)| json.len()).sum::<usize>();
         if self.items.is_empty() {
             self.oldest_at = None;
         }
@@ -60,13 +73,10 @@ impl Queue {
 
     /// Puts events back at the front, in their order, after a failed send.
     pub fn restore(&mut self, events: Vec<(String, String)>, now: f64) {
+        self.bytes += events.iter().map(|(_, json)| json.len()).sum::<usize>();
         let newer = std::mem::replace(&mut self.items, events);
         self.items.extend(newer);
-        if self.items.len() > MAX_QUEUED {
-            let excess = self.items.len() - MAX_QUEUED;
-            self.items.drain(..excess);
-            self.dropped += excess as u64;
-        }
+        self.bound();
         self.oldest_at.get_or_insert(now);
     }
 
@@ -170,6 +180,24 @@ mod tests {
         assert_eq!(q.len(), MAX_QUEUED);
         assert_eq!(q.dropped, 2);
         assert_eq!(q.ids()[0], "2");
+    }
+
+    #[test]
+    fn a_queue_past_its_bytes_drops_the_oldest_and_counts_it() {
+        let mut q = Queue::default();
+        let big = "x".repeat(MAX_QUEUED_BYTES / 4);
+        for i in 0..5 {
+            q.push(i.to_string(), big.clone(), 0.0);
+        }
+        assert_eq!(q.ids(), ["1", "2", "3", "4"]);
+        assert_eq!(q.dropped, 1);
+        let sent = q.take(2);
+        q.push("5".into(), big.clone(), 0.0);
+        q.restore(sent, 1.0);
+        // Back in front, the oldest of them goes first again.
+        assert_eq!(q.ids(), ["2", "3", "4", "5"]);
+        assert_eq!(q.dropped, 2);
+        assert_eq!(q.items().iter().map(|(_, j)| j.len()).sum::<usize>(), MAX_QUEUED_BYTES);
     }
 
     #[test]

@@ -414,9 +414,8 @@ impl Engine {
         if let Some((_, text)) = self.explanations.iter().find(|(k, _)| k == id) {
             return format!("`{id}` {text}");
         }
-        let known = self.config.triggers.iter().any(|t| t.id == id)
-            || self.config.funnels.iter().any(|f| f.id == id);
-        if known {
+        // (A funnel was answered above.)
+        if self.config.triggers.iter().any(|t| t.id == id) {
             format!("`{id}` has not seen a matching observation on this page yet")
         } else {
             format!("`{id}` is not a trigger or funnel in the configuration")

@@ -380,7 +380,7 @@ pub fn fnv_hex(text: &str) -> String {
     }
     let mut out = String::new();
     for shift in (0..64).step_by(4).rev() {
-        out.push(char::from_digit(((hash >> shift) & 0xf) as u32, 16).unwrap_or('0'));
+        out.push(char::from(b"0123456789abcdef"[(hash >> shift) as usize & 0xf]));
     }
     out
 }
