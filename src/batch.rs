@@ -5,9 +5,10 @@ use crate::json::Value;
 
 /// At most this many events wait; beyond it the oldest are dropped (and counted).
 pub const MAX_QUEUED: usize = 1000;
-/// At most this many bytes of events wait, so that the queue kept in storage fits a browser's
-/// 5 MB `localStorage` with room to spare; beyond it the oldest are dropped (and counted).
-pub const MAX_QUEUED_BYTES: usize = 1_000_000;
+/// At most this many bytes of events wait, so that the queues several tabs keep in storage fit
+/// a browser's 5 MB of `localStorage` with room for the site's own; beyond it the oldest are
+/// dropped (and counted).
+pub const MAX_QUEUED_BYTES: usize = 500_000;
 
 /// Events waiting to be sent, already written as JSON.
 #[derive(Debug, Default)]

@@ -427,7 +427,10 @@ fn send(hiding: bool) {
         let batch = with(|t| {
             t.timer_at = None;
             let batch = take_batch(t);
-            keep_queue(t, true);
+            // A page that hides sends everything: what it keeps is written once, at the end.
+            if !hiding || batch.is_none() {
+                keep_queue(t, true);
+            }
             batch
         });
         let Some(Some(batch)) = batch else { return };

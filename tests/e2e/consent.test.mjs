@@ -118,6 +118,29 @@ describe('consent', () => {
     await context.close();
   });
 
+  it('sends no cookieless page view after a revocation, nor to a browser that says no', async () => {
+    // Granted, tracked, then revoked: the page was counted already, so no cookieless view.
+    const first = await open('default=granted&cookieless');
+    await waitForEvents(site.base, (all) => eventsNamed(all, 'page_view').length === 1, {
+      what: 'the tracked page view',
+    });
+    await first.page.evaluate(() => window.microfunnel.consent('update', { analytics_storage: 'denied' }));
+    await sleep(800);
+    const revoked = await waitForQuiet(site.base);
+    assert.equal(revoked.length, 1, describeEvents(revoked));
+    assert.notEqual(revoked[0].client_id, 'c-cookieless');
+    await first.context.close();
+
+    // Global Privacy Control, honoured: nothing at all, not even a cookieless view.
+    const second = await open('default=denied&cookieless&gpc', () => {
+      Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true });
+    });
+    await sleep(1_000);
+    assert.equal((await fetchEvents(site.base)).length, 1, 'nothing more was sent');
+    assert.deepEqual(first.errors.pageErrors.concat(second.errors.pageErrors), []);
+    await second.context.close();
+  });
+
   it("takes the grant from a data-layer gtag('consent', 'update') command", async () => {
     const { context, page, errors } = await open('default=denied');
     await page.evaluate(() => window.gtag('consent', 'update', { analytics_storage: 'granted' }));

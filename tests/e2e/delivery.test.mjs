@@ -244,6 +244,8 @@ describe('a collector that is down as the page unloads', () => {
     await tab.goto(`${page}&wait=60000`);
     await tab.waitForFunction(() => window.microfunnel.events().length > 0);
     for (let i = 0; i < 3; i++) await tab.click('[data-cta]');
+    // The queue is written to storage at most every 250 ms.
+    await sleep(400);
     const queued = await tab.evaluate(() => window.microfunnel.queue());
     const cdp = await context.newCDPSession(tab);
     const crashed = new Promise((resolve) => tab.once('crash', resolve));
@@ -267,6 +269,49 @@ describe('a collector that is down as the page unloads', () => {
     assertNoneTwice(settled);
   });
 
+  it('loses nothing of the many bodies a tab left when it crashed with the collector down', async () => {
+    // 240 events of about 2 KB while the collector is down: they wait in storage as a dozen
+    // and more bodies of 30 KB, held by the backoff. The tab crashes; the collector comes
+    // back; the next page resends every body at once, more than keepalive requests may carry
+    // together (64 KB), so it sends them as plain requests, under one key each until it is
+    // answered.
+    const listen = `127.0.0.1:${await freePort()}`;
+    await remote?.stop();
+    remote = null;
+    const page = `${site.base}/fixtures/remote-collector.html?collector=http://${listen}`;
+    const { context, page: tab } = await newVisitor(browser);
+    await tab.goto(page);
+    await tab.waitForFunction(() => window.microfunnel.events().length > 0);
+    await tab.evaluate(() => {
+      for (let n = 0; n < 240; n++) window.dataLayer.push({ event: 'bulky', n, text: 'x'.repeat(450) + n, more: 'y'.repeat(450), most: 'z'.repeat(450), all: 'w'.repeat(450) });
+    });
+    await sleep(1_200);
+    const kept = await tab.evaluate(
+      () => Object.keys(localStorage).filter((k) => k.startsWith('microfunnel:pending:')).length,
+    );
+    const { dropped } = await tab.evaluate(() => window.microfunnel.queue());
+    const cdp = await context.newCDPSession(tab);
+    const crashed = new Promise((resolve) => tab.once('crash', resolve));
+    cdp.send('Page.crash').catch(() => {});
+    await crashed;
+
+    remote = await startCollector({ listen, db: join(dir, 'big-crash.sqlite') });
+    const next = await context.newPage();
+    await next.goto(page);
+    const stored = await waitForEvents(
+      remote.base,
+      (all) => eventsNamed(all, 'bulky').length + dropped >= 240,
+      { what: 'every bulky event of the crashed tab', timeoutMs: 30_000 },
+    );
+    const settled = await waitForQuiet(remote.base);
+    await context.close();
+    assert.ok(kept >= 8, `${kept} bodies were kept`);
+    const numbers = new Set(eventsNamed(settled, 'bulky').map((e) => e.params.n));
+    assert.equal(numbers.size + dropped, 240, `stored ${numbers.size}, dropped ${dropped}`);
+    assertNoneTwice(settled);
+    assert.ok(stored.length > 0);
+  });
+
   it("never sends a living tab's queued events from another tab", async () => {
     // Tab A queues clicks behind a minute's batch wait; tab B of the same site starts and
     // resends what dead pages left, but leaves A's queue alone while A lives (A holds a Web
@@ -276,6 +321,7 @@ describe('a collector that is down as the page unloads', () => {
     await tabA.goto(`${page}&wait=60000`);
     await tabA.waitForFunction(() => window.microfunnel.events().length > 0);
     for (let i = 0; i < 3; i++) await tabA.click('[data-cta]');
+    await sleep(400);
     const keys = await tabA.evaluate(() => Object.keys(localStorage).filter((k) => k.includes('pending')));
 
     const tabB = await context.newPage();

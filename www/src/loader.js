@@ -106,10 +106,14 @@
   var starting = null;
   var pinged = 0;
 
+  // Whether the browser says no: Global Privacy Control or Do Not Track, when the config
+  // honours them. Then not even a cookieless page view goes.
+  function refused() {
+    return (settings.honor_gpc && navigator.globalPrivacyControl) || (settings.honor_dnt && navigator.doNotTrack === '1');
+  }
+
   function consented() {
-    if (settings.honor_gpc && navigator.globalPrivacyControl) return false;
-    if (settings.honor_dnt && navigator.doNotTrack === '1') return false;
-    return (given.update || given.default || settings.default || 'granted') === 'granted';
+    return !refused() && (given.update || given.default || settings.default || 'granted') === 'granted';
   }
 
   function consent(command, value) {
@@ -135,9 +139,10 @@
       return;
     }
     // Denied, and the config asks for cookieless page views: one for this page load, once the
-    // wait for an update is over.
+    // wait for an update is over, unless the browser says no or the tracker already counted
+    // this page (a revocation after a grant).
     // TODO: route changes while denied make no cookieless page view.
-    if (waited && settings.cookieless && !pinged) {
+    if (waited && settings.cookieless && !pinged && !wasm && !refused()) {
       pinged = 1;
       ping('page_view', {}, 'cookieless');
     }
@@ -401,18 +406,22 @@
     setTimeout(release, wait);
   }
 
-  // Sends a body; `answer(status)` hears how it ended, 0 meaning no answer. Returns true when
-  // the browser took a beacon, whose outcome nobody hears. The body stays pending until an
-  // answer: the module queues the events of a failed batch again itself, so only a resent
-  // body (`keep`) stays pending after an answer that says "try again".
+  // Sends a body; `answer(status, final)` hears how it ended, 0 meaning no answer, and
+  // whether that is final (delivered, or refused for good). Returns true when the browser took
+  // a beacon, whose outcome nobody hears. The body stays pending under `id` until an answer:
+  // the module queues the events of a failed batch again itself. A resent body (`keep`) is
+  // kept by its caller (`id` 0), and goes without `keepalive`: a page resending many would
+  // overrun the 64 KB that keepalive requests may have in flight, and one cut short by the
+  // page leaving stays pending.
   function post(id, endpoint, body, beacon, answer, keep) {
-    store(id, [endpoint, body]);
+    if (id) store(id, [endpoint, body]);
     try {
       if (beacon && navigator.sendBeacon && navigator.sendBeacon(endpoint, body)) return true;
     } catch (e) {}
     function done(status, after) {
-      if (pace(status, after) || !keep) unstore(id);
-      answer(status);
+      var final = pace(status, after);
+      if (id) unstore(id);
+      answer(status, final);
     }
     function go() {
       // Consent revoked while this request waited: it never goes.
@@ -426,7 +435,7 @@
           method: 'POST',
           body: body,
           // A text body is sent as `text/plain;charset=UTF-8`, a simple request: no preflight.
-          keepalive: true,
+          keepalive: !keep,
         }).then(
           function (response) {
             // A page's own `fetch` may resolve to anything: whatever it is, `done` runs once.
@@ -532,6 +541,8 @@
   // JSON escape such as `\n` (so the JSON stays whole); it holds no quote and no backslash.
   // Nor do the values of the query parameters the config names (`?token=[redacted]&page=2`),
   // in every URL and text: a value ends at `&`, `#`, a quote, a backslash or a space.
+  // TODO: a backslash that is itself escaped (`\\` before `\n`) fools the look-behind, and
+  // the replacement then breaks the JSON; matching inside parsed strings would not.
   function clean(body) {
     body = body.replace(
       /(?<=^|[^\w.%+\\-]|\\[nrtbf"\\/]|\\u[\da-f]{4})[\w.%+-]+(@|%40)[a-z\d-]+(\.[a-z\d-]+)+/gi,
@@ -575,14 +586,32 @@
       .catch(function () {});
   }
 
+  // The module's queue as it last handed it over, and the timer that writes it.
+  var kept = null;
+  var keeping = 0;
+
   function transmit(endpoint, body, beacon, batch) {
     if (!consented()) return false;
-    body = clean(body);
     // The module's queue itself (`batch` -1), one body per line, nothing when it is empty:
     // kept for a tab that dies without a page-hide event, and sent by the next page as any
-    // pending body is. Its key sorts after the others (a letter after digits), so it is the
-    // last to make room for newer bodies.
-    if (batch < 0) return body ? store(tab, [endpoint, body]) : unstore(tab);
+    // pending body is. Written at most every 250 ms, the latest one handed over, since
+    // cleaning and storing a whole queue on every event cost more than all the rest (found by
+    // `cargo xtask bench`): a crash loses at most the last 250 ms. Its key sorts after the
+    // others (a letter after digits), so it is the last to make room for newer bodies.
+    // An empty queue (everything went, as when the page hides) is forgotten at once.
+    if (batch < 0) {
+      kept = [endpoint, body];
+      if (!body) unstore(tab);
+      else
+        keeping =
+          keeping ||
+          setTimeout(function () {
+            keeping = 0;
+            if (consented() && kept[1]) store(tab, [kept[0], clean(kept[1])]);
+          }, 250);
+      return false;
+    }
+    body = clean(body);
     // Keys start with the time, so that sorting them puts the oldest first.
     return post(Date.now() + '.' + tab + '.' + batch, endpoint, body, beacon, function (status) {
       call('delivered', [batch, status]);
@@ -601,11 +630,13 @@
   var unlock;
   function hold() {
     try {
-      locks.request(LOCK + tab, function () {
-        return new Promise(function (done) {
-          unlock = done;
-        });
-      });
+      locks
+        .request(LOCK + tab, function () {
+          return new Promise(function (done) {
+            unlock = done;
+          });
+        })
+        .catch(warn);
     } catch (e) {}
   }
   hold();
@@ -633,12 +664,22 @@
         entry = JSON.parse(localStorage.getItem(PENDING + id));
       } catch (e) {}
       unstore(id);
-      // One body per line (a queue kept by a tab that died is several).
-      if (entry && typeof entry[1] === 'string') {
-        entry[1].split('\n').forEach(function (body) {
-          post(Date.now() + '.' + tab + '.r' + taken++, entry[0], body, false, function () {}, true);
-        });
-      }
+      if (!entry || typeof entry[1] !== 'string') return;
+      // This page's now, under one key for all its bodies (a queue kept by a tab that died is
+      // several, one a line), until every one of them has a final answer.
+      var key = Date.now() + '.' + tab + '.r' + taken++;
+      var lines = entry[1].split('\n');
+      var left = lines.length;
+      var ok = 1;
+      store(key, entry);
+      // TODO: what fails here waits for this page to go (its lock), and a Retry-After heard
+      // by an earlier page is not known here.
+      lines.forEach(function (body) {
+        post(0, entry[0], body, false, function (status, final) {
+          ok = ok && final;
+          if (!--left && ok) unstore(key);
+        }, true);
+      });
     });
   }
 
@@ -719,7 +760,7 @@
       var names = json.privacy.redact_query_params.map(function (name) {
         return String(name).replace(/\W/g, '\\$&');
       });
-      if (names.length) redact = new RegExp('([?&](' + names.join('|') + ')=)[^&#"\\\\\\s]*', 'gi');
+      if (names.length) redact = new RegExp('([?&#](' + names.join('|') + ')=)[^&#"\\\\\\s]*', 'gi');
     } catch (e) {}
     setTimeout(function () {
       waited = true;

@@ -194,11 +194,15 @@ fn bundle(repo: &Repo, config: &Config) -> Result<()> {
 
 /// The glue's `default`: fetches and instantiates the module at `url` (compiled as it
 /// downloads), and falls back to compiling the bytes when the server does not send
-/// `application/wasm`, which streaming requires. A failed download says its HTTP status. The
+/// `application/wasm`, which streaming requires, or when the browser cannot stream (Safari
+/// before 15). A failed download says its HTTP status. The
 /// loader tells a Content Security Policy that refuses WebAssembly by the error's text, which
 /// both ways keep.
 const INIT: &str = r#"export default function (url) {
-  return WebAssembly.instantiateStreaming(fetch(url), imports())
+  return Promise.resolve()
+    .then(function () {
+      return WebAssembly.instantiateStreaming(fetch(url), imports());
+    })
     .catch(function () {
       return fetch(url).then(function (response) {
         if (!response.ok) throw new Error('HTTP ' + response.status + ' for ' + url);
