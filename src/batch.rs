@@ -46,6 +46,11 @@ impl Queue {
         self.items.len()
     }
 
+    /// How many bytes of JSON wait.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// Whether nothing waits.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()

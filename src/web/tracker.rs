@@ -517,11 +517,10 @@ fn fit(items: &[(String, String)], max: usize) -> usize {
 fn keep_queue(t: &mut Tracker, now: bool) {
     let time = self::now();
     let empty = t.queue.is_empty();
-    let size: usize = t.queue.items().iter().map(|(_, json)| json.len()).sum();
     match t.kept_at {
         None if empty => return,
         // TODO: the newest events of a big queue wait in memory only until the next send.
-        Some(at) if !now && size > 8_000 && time - at < 1000.0 => return,
+        Some(at) if !now && t.queue.bytes() > 8_000 && time - at < 1000.0 => return,
         _ => {}
     }
     let Some(transmit) = t.transmit.clone() else { return };

@@ -23,6 +23,17 @@ import {
   waitForQuiet,
 } from './harness.mjs';
 
+/**
+ * Kills the tab's renderer (DevTools `Page.crash`), as a crash or a discarded tab would: no
+ * `pagehide`, no beacon. Resolves once the page is gone.
+ */
+async function crash(context, tab) {
+  const cdp = await context.newCDPSession(tab);
+  const crashed = new Promise((resolve) => tab.once('crash', resolve));
+  cdp.send('Page.crash').catch(() => {});
+  await crashed;
+}
+
 /** A loopback port that is free now. */
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -247,10 +258,7 @@ describe('a collector that is down as the page unloads', () => {
     // The queue is written to storage at most every 250 ms.
     await sleep(400);
     const queued = await tab.evaluate(() => window.microfunnel.queue());
-    const cdp = await context.newCDPSession(tab);
-    const crashed = new Promise((resolve) => tab.once('crash', resolve));
-    cdp.send('Page.crash').catch(() => {});
-    await crashed;
+    await crash(context, tab);
     const stored = await fetchEvents(remote.base);
 
     const next = await context.newPage();
@@ -290,10 +298,7 @@ describe('a collector that is down as the page unloads', () => {
       () => Object.keys(localStorage).filter((k) => k.startsWith('microfunnel:pending:')).length,
     );
     const { dropped } = await tab.evaluate(() => window.microfunnel.queue());
-    const cdp = await context.newCDPSession(tab);
-    const crashed = new Promise((resolve) => tab.once('crash', resolve));
-    cdp.send('Page.crash').catch(() => {});
-    await crashed;
+    await crash(context, tab);
 
     remote = await startCollector({ listen, db: join(dir, 'big-crash.sqlite') });
     const next = await context.newPage();

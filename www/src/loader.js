@@ -409,11 +409,11 @@
   // Sends a body; `answer(status, final)` hears how it ended, 0 meaning no answer, and
   // whether that is final (delivered, or refused for good). Returns true when the browser took
   // a beacon, whose outcome nobody hears. The body stays pending under `id` until an answer:
-  // the module queues the events of a failed batch again itself. A resent body (`keep`) is
-  // kept by its caller (`id` 0), and goes without `keepalive`: a page resending many would
-  // overrun the 64 KB that keepalive requests may have in flight, and one cut short by the
-  // page leaving stays pending.
-  function post(id, endpoint, body, beacon, answer, keep) {
+  // the module queues the events of a failed batch again itself. A resent body is kept by its
+  // caller (`id` 0), and goes without `keepalive`: a page resending many would overrun the
+  // 64 KB that keepalive requests may have in flight, and one cut short by the page leaving
+  // stays pending.
+  function post(id, endpoint, body, beacon, answer) {
     if (id) store(id, [endpoint, body]);
     try {
       if (beacon && navigator.sendBeacon && navigator.sendBeacon(endpoint, body)) return true;
@@ -435,7 +435,7 @@
           method: 'POST',
           body: body,
           // A text body is sent as `text/plain;charset=UTF-8`, a simple request: no preflight.
-          keepalive: !keep,
+          keepalive: !!id,
         }).then(
           function (response) {
             // A page's own `fetch` may resolve to anything: whatever it is, `done` runs once.
@@ -678,7 +678,7 @@
         post(0, entry[0], body, false, function (status, final) {
           ok = ok && final;
           if (!--left && ok) unstore(key);
-        }, true);
+        });
       });
     });
   }
