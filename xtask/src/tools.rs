@@ -131,10 +131,11 @@ fn npm_packages(root: &Path) -> Result<()> {
         .iter()
         .filter_map(|name| modified(&root.join(name)))
         .max();
-    let binaries = ["wasm-opt", "esbuild", "eslint"].iter().all(|bin| node_bin(root, bin).exists());
+    let binaries =
+        ["wasm-opt", "esbuild", "eslint", "terser"].iter().all(|bin| node_bin(root, bin).exists());
     let reason = match stamp {
         None => "node_modules is missing",
-        Some(_) if !binaries => "node_modules lacks wasm-opt, esbuild or eslint",
+        Some(_) if !binaries => "node_modules lacks wasm-opt, esbuild, eslint or terser",
         Some(stamp) if newest_manifest > Some(stamp) => "package.json changed",
         Some(_) => {
             println!("setup: npm packages up to date");
