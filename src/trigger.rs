@@ -51,6 +51,11 @@ pub struct Media<'a> {
     pub duration: f64,
     /// The URL playing.
     pub source: &'a str,
+    /// Who plays it: `html5` for `<video>` and `<audio>`, `youtube` for an embed.
+    pub provider: &'a str,
+    /// The video's title: as its player reports it, or the element's `title` or
+    /// `aria-label`, read by the loader.
+    pub title: &'a str,
     /// The element.
     pub element: &'a dyn Element,
 }
@@ -398,22 +403,18 @@ fn video<'a>(
     }
     let prefix = trigger.event.clone().unwrap_or_else(|| "video".to_string());
     let url = media.source;
-    let title = media
-        .element
-        .attr("title")
-        .or_else(|| media.element.attr("aria-label"))
-        .unwrap_or_default();
+    let title = media.title;
     let out = events
         .into_iter()
         .map(|(what, percent)| {
             let vars = obj(vec![
                 ("video.status", what.into()),
                 ("video.percent", Value::Num(percent)),
-                ("video.title", title.as_str().into()),
+                ("video.title", title.into()),
                 ("video.url", url.into()),
                 ("video.current_time", Value::Num(media.current_time)),
                 ("video.duration", Value::Num(media.duration)),
-                ("video.provider", "html5".into()),
+                ("video.provider", media.provider.into()),
             ]);
             let params = params_from(
                 &vars,

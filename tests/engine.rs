@@ -141,6 +141,8 @@ fn media(action: MediaAction, current_time: f64, video: &FakeElement) -> Observa
         current_time,
         duration: 10.0,
         source,
+        provider: "html5",
+        title: "Trailrunner in action",
         element: video,
     })
 }
@@ -148,7 +150,7 @@ fn media(action: MediaAction, current_time: f64, video: &FakeElement) -> Observa
 #[test]
 fn video_start_progress_and_complete_each_once_per_playback() {
     let mut e = engine_on(DEMO, "http://shop.test/product.html", None);
-    let video = FakeElement::new("video").attr("title", "Trailrunner in action");
+    let video = FakeElement::new("video");
     let mut all = Vec::new();
     for (action, t) in [
         (MediaAction::Play, 0.0),

@@ -124,6 +124,8 @@ impl Tab {
                 current_time: (i % 61) as f64,
                 duration: 60.0,
                 source: "https://s.test/v.webm",
+                provider: "html5",
+                title: "",
                 element: &elements[4],
             }),
             4 => Observation::Submit { form: &elements[5] },

@@ -719,6 +719,8 @@ pub fn engine_observe(bytes: &[u8]) {
                     current_time: *input.pick(MEDIA_TIMES),
                     duration: *input.pick(DURATIONS),
                     source: "https://shop.test/v.webm",
+                    provider: "html5",
+                    title: "",
                     element,
                 };
                 run.engine.observe(&Observation::Media(media), now)

@@ -228,7 +228,8 @@ fn load_config(text: &str) -> Option<Config> {
 /// Handles one call from the loader. `time` is when it happened; `payload` depends on `kind`:
 /// - `"click"`, `"submit"`: the event's target element;
 /// - `"scroll"`: how far down the page the bottom of the viewport is, in percent;
-/// - `"play"`, `"timeupdate"`, `"ended"`: `[element, current_time, duration, source]`;
+/// - `"play"`, `"timeupdate"`, `"ended"`: `[element, current_time, duration, source,
+///   provider, title]` (`html5` from the loader, `youtube` from its YouTube add-on);
 /// - `"push"`: an object pushed to the data layer or through `microfunnel.push`;
 /// - `"visible"`: `[element, trigger_id, key]` when an element has been on screen as a
 ///   visibility trigger asks (`key` tells elements apart);
@@ -312,7 +313,8 @@ fn observe_media(action: MediaAction, payload: JsValue, time: f64) {
     let Ok(target) = fields.get(0).dyn_into::<Element>() else { return };
     let number = |i| fields.get(i).as_f64().unwrap_or(f64::NAN);
     let (current_time, duration) = (number(1), number(2));
-    let source = fields.get(3).as_string().unwrap_or_default();
+    let text = |i| fields.get(i).as_string().unwrap_or_default();
+    let (source, provider, title) = (text(3), text(4), text(5));
     let key = with(|t| {
         // The element's latest entry: after a source change the first one holds the old
         // source, and matching it would make every later event a new playback (and a new
@@ -329,7 +331,16 @@ fn observe_media(action: MediaAction, payload: JsValue, time: f64) {
     });
     let Some(key) = key else { return };
     let element = DomElement(target);
-    let media = Media { key, action, current_time, duration, source: &source, element: &element };
+    let media = Media {
+        key,
+        action,
+        current_time,
+        duration,
+        source: &source,
+        provider: &provider,
+        title: &title,
+        element: &element,
+    };
     run(&Observation::Media(media), time);
 }
 

@@ -208,7 +208,7 @@
       handle('show');
       applyClasses();
     } else if (target && 'currentTime' in target) {
-      handle(type, [target, target.currentTime, target.duration, target.currentSrc]);
+      handle(type, [target, target.currentTime, target.duration, target.currentSrc, 'html5', target.title || target.getAttribute('aria-label')]);
     }
   }
   var pageErrors = 0;
@@ -255,7 +255,10 @@
         // Without consent the change is not kept, so the tracker, once it may start, starts
         // on the page the visitor is on by then.
         if (!consented()) landing = url;
-        else if (url !== old) handle('route', [url, d.title, source, page(url) !== page(old), old]);
+        else if (url !== old) {
+          handle('route', [url, d.title, source, page(url) !== page(old), old]);
+          youtube();
+        }
       });
   }
   try {
@@ -272,6 +275,20 @@
       };
     });
   } catch (e) {}
+
+  // The YouTube add-on (youtube.js), loaded only where it has something to do: a video
+  // trigger in the config and a player that talks (`enablejsapi=1`) on the page, at start or
+  // after a route change.
+  var tube;
+  function youtube() {
+    if (tube && wasm && d.querySelector('iframe[src*="enablejsapi=1"]')) {
+      tube = 0;
+      // A failure names the file, in the browser's words.
+      import(base + 'mf-youtube.js').then(function (addon) {
+        addon.default(handle);
+      }, warn);
+    }
+  }
 
   // `<html>` classes per funnel that asks for them: `mf-checkout-step-2`, `mf-checkout-complete`.
   function applyClasses() {
@@ -754,6 +771,7 @@
 
   // The config and the module load at the same time; neither waits for the other.
   var config = configText().then(function (text) {
+    tube = /"on"\s*:\s*"video"/.test(text);
     try {
       var json = JSON.parse(text);
       settings = json.consent || {};
@@ -789,6 +807,7 @@
             var root = d.scrollingElement || d.documentElement;
             if (root.scrollTop > 0) onEvent({ type: 'scroll' });
             applyClasses();
+            youtube();
           };
           decide();
         });

@@ -5,7 +5,8 @@
 //! 3. the module's imports get one- or two-letter names, in the module and in the glue (see
 //!    [`shorten_imports`]), and wasm-opt (npm binaryen; Debian's is too old for this wasm)
 //!    shrinks the module in place;
-//! 4. esbuild bundles the loader and minifies the glue;
+//! 4. esbuild bundles the loader, minifies the glue and the YouTube add-on, and terser
+//!    compresses all three again;
 //! 5. every shipped file is measured into `size.json`.
 
 use std::fs;
@@ -22,6 +23,8 @@ use crate::Repo;
 
 /// The minified loader that the script tag loads.
 const LOADER: &str = "microfunnel.js";
+/// The YouTube add-on, which the loader imports only on pages with a player to track.
+const YOUTUBE: &str = "mf-youtube.js";
 
 /// Built by a later change; shipped beside the tracker when present.
 const SCHEMA: &str = "microfunnel.schema.json";
@@ -40,7 +43,8 @@ pub fn build(repo: &Repo, config: &Config) -> Result<Report> {
     copy_schema(repo, &out_dir)?;
 
     let shipped = [LOADER.to_owned(), config.glue_name(), config.wasm_name()];
-    let report = Report::measure(&out_dir, &shipped, config.budget.total_gzip_bytes)?;
+    let addons = [YOUTUBE.to_owned()];
+    let report = Report::measure(&out_dir, &shipped, &addons, config.budget.total_gzip_bytes)?;
     report.write(&out_dir.join("size.json"))?;
     println!("\n{}\n", report.table());
     Ok(report)
@@ -190,6 +194,17 @@ fn bundle(repo: &Repo, config: &Config) -> Result<()> {
     ]));
     fs::remove_file(&entry).with_context(|| format!("failed to remove `{}`", entry.display()))?;
     bundled?;
+
+    let youtube_out = format!("--outfile={}", out_dir.join(YOUTUBE).display());
+    run(Command::new(&esbuild).current_dir(&repo.root).args([
+        "www/src/youtube.js",
+        "--minify",
+        "--format=esm",
+        "--target=es2019",
+        "--log-level=warning",
+        &youtube_out,
+    ]))?;
+    shrink(repo, &out_dir.join(YOUTUBE), true)?;
     shrink(repo, &out_dir.join(LOADER), false)?;
     shrink(repo, &glue, true)
 }

@@ -29,7 +29,9 @@ pub fn test(repo: &Repo) -> Result<()> {
         let config = Config::load(&repo.root)?;
         build::build(repo, &config).map(|report| (config, report))
     })?;
-    steps.run("size", || size::check(&report, config.budget.total_gzip_bytes))?;
+    steps.run("size", || {
+        size::check(&report, config.budget.total_gzip_bytes, config.budget.addon_gzip_bytes)
+    })?;
     steps.run("collector", || {
         run(cargo().current_dir(&repo.root).args(["build", "-p", "microfunnel-collector"]))
     })?;
@@ -45,12 +47,12 @@ pub fn test(repo: &Repo) -> Result<()> {
 }
 
 /// Formatting and clippy, natively and for wasm32 (the glue only compiles for the browser),
-/// and ESLint on the loader (`eslint.config.js`).
+/// and ESLint on the loader and its YouTube add-on (`eslint.config.js`).
 fn lint(repo: &Repo) -> Result<()> {
     run(cargo().current_dir(&repo.root).args(["fmt", "--all", "--check"]))?;
     run(Command::new(tools::node_bin(&repo.root, "eslint"))
         .current_dir(&repo.root)
-        .arg("www/src/loader.js"))?;
+        .args(["www/src/loader.js", "www/src/youtube.js"]))?;
     run(cargo().current_dir(&repo.root).args([
         "clippy",
         "--workspace",

@@ -159,6 +159,8 @@ impl Page1 {
                 current_time: ((i * 3) % 60) as f64,
                 duration: 60.0,
                 source: "http://shop.test/assets/trailrunner.webm",
+                provider: "html5",
+                title: "",
                 element: &e.video,
             }),
             14 => Observation::Submit { form: &e.form },
