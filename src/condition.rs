@@ -44,19 +44,7 @@ impl Op {
             Some(base) => (base, true),
             None => (name, false),
         };
-        let op = match base {
-            "equals" => Op::Equals,
-            "contains" => Op::Contains,
-            "starts_with" => Op::StartsWith,
-            "ends_with" => Op::EndsWith,
-            "matches_regex" => Op::MatchesRegex,
-            "matches_css" => Op::MatchesCss,
-            "lt" => Op::Lt,
-            "lte" => Op::Lte,
-            "gt" => Op::Gt,
-            "gte" => Op::Gte,
-            _ => return None,
-        };
+        let op = Op::ALL.into_iter().find(|op| op.name() == base)?;
         Some((op, negate))
     }
 

@@ -117,8 +117,9 @@ pub enum TriggerKind {
     /// A click on a link to a file with one of these extensions (lowercase), or with a
     /// `download` attribute when `download_attribute` is on.
     Download { extensions: Vec<String>, download_attribute: bool },
-    /// A form submission.
-    FormSubmit,
+    /// A form submission, or with `start` the first input into a form on this page (typing,
+    /// a choice), once per form.
+    Form { start: bool },
     /// A data-layer push whose `event` equals this name.
     DataLayer { name: String },
     /// A URL change without a page load (`pushState`, `replaceState`, `popstate`,
@@ -303,6 +304,7 @@ pub const TRIGGER_TYPES: &[(&str, &[&str])] = &[
     ("video", &["progress_percent"]),
     ("download", &["extensions", "download_attribute"]),
     ("form_submit", &[]),
+    ("form_start", &[]),
     ("data_layer", &["name"]),
     ("history_change", &[]),
     ("visibility", &["percent", "min_duration", "fire"]),
@@ -614,7 +616,8 @@ impl Decoder<'_> {
         let kind = match on {
             "page_view" => TriggerKind::PageView,
             "click" => TriggerKind::Click,
-            "form_submit" => TriggerKind::FormSubmit,
+            "form_submit" => TriggerKind::Form { start: false },
+            "form_start" => TriggerKind::Form { start: true },
             "history_change" => TriggerKind::HistoryChange,
             "visibility" => self.visibility(value, path)?,
             "js_error" => TriggerKind::JsError,

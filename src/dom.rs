@@ -33,10 +33,10 @@ pub fn clean_text(raw: &str, max: usize) -> String {
             break;
         }
     }
-    if let Some((cut, _)) = out.char_indices().nth(max) {
-        out.truncate(cut);
+    match out.char_indices().nth(max) {
+        Some((cut, _)) => out.get(..cut).unwrap_or_default().to_owned(),
+        None => out,
     }
-    out
 }
 
 #[cfg(not(target_arch = "wasm32"))]

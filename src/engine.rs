@@ -573,12 +573,9 @@ fn flat_params(params: Value, max_chars: usize) -> Value {
     let Value::Obj(pairs) = params else { return Value::obj() };
     let mut budget = MAX_PARAMS_BYTES;
     let mut cut = |text: String| {
-        let kept =
-            crate::text::clip(&text, crate::text::chars_len(&text, max_chars).min(budget)).len();
-        budget -= kept;
-        let mut text = text;
-        text.truncate(kept);
-        Value::Str(text)
+        let kept = crate::text::clip(&text, crate::text::chars_len(&text, max_chars).min(budget));
+        budget -= kept.len();
+        Value::Str(kept.to_owned())
     };
     let flat = pairs
         .into_iter()
@@ -626,6 +623,13 @@ impl Vars for Scope<'_> {
             "page.hostname" => return text(&page.hostname),
             "page.title" => return text(&page.title),
             "page.referrer" => return text(&page.referrer),
+            // A web link to another host than the page's.
+            "click.outbound" => {
+                let url = self.vars.get("click.url")?.as_str()?;
+                return Some(Value::Bool(
+                    url.starts_with("http") && crate::event::split_url(url).0 != page.hostname,
+                ));
+            }
             _ => {}
         }
         if let Some(key) = name.strip_prefix("params.") {

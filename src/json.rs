@@ -301,9 +301,9 @@ pub fn parse_number(text: &str) -> Option<f64> {
 }
 
 fn parse_exponent(bytes: &[u8]) -> Option<i32> {
-    let (negative, digits) = match bytes.first()? {
-        b'-' => (true, &bytes[1..]),
-        b'+' => (false, &bytes[1..]),
+    let (negative, digits) = match bytes.split_first()? {
+        (b'-', rest) => (true, rest),
+        (b'+', rest) => (false, rest),
         _ => (false, bytes),
     };
     if digits.is_empty() || digits.len() > 4 || !digits.iter().all(u8::is_ascii_digit) {
@@ -333,7 +333,7 @@ fn write_u64(n: u64, out: &mut String) {
             break;
         }
     }
-    for &b in &buf[i..] {
+    for &b in buf.get(i..).unwrap_or_default() {
         out.push(b as char);
     }
 }

@@ -20,8 +20,9 @@ pub enum Observation<'a> {
     Scroll { percent: f64 },
     /// Something happened to a media element.
     Media(Media<'a>),
-    /// A form was submitted.
-    Submit { form: &'a dyn Element },
+    /// A form was submitted, or (`start`) first had something typed or chosen in it on this
+    /// page.
+    Submit { form: &'a dyn Element, start: bool },
     /// An object was pushed to the data layer (or through `microfunnel.push`).
     DataLayer { push: &'a Value },
     /// The URL changed without a page load: `source` is `pushState`, `replaceState`,
@@ -169,7 +170,9 @@ pub fn recognise<'a>(
         (TriggerKind::Video { progress_percent }, Observation::Media(media)) => {
             video(trigger, index, progress_percent, media, memory)
         }
-        (TriggerKind::FormSubmit, Observation::Submit { form }) => submit(trigger, *form),
+        (TriggerKind::Form { start }, Observation::Submit { form, start: now }) if start == now => {
+            submit(trigger, *form, if *start { "form_start" } else { "form_submit" })
+        }
         (TriggerKind::DataLayer { name }, Observation::DataLayer { push }) => {
             data_layer(trigger, name, push)
         }
@@ -252,11 +255,12 @@ fn matched(trigger: &Trigger, target: &dyn Element) -> Result<Box<dyn Element>, 
 /// The `click.*` variables of an element.
 fn click_vars(element: &dyn Element) -> Value {
     let url = element.url().or_else(|| element.closest("a[href]").and_then(|a| a.url()));
+    let url = url.unwrap_or_default();
     obj(vec![
         ("click.text", clean_text(&element.text(), 100).into()),
         ("click.id", element.attr("id").unwrap_or_default().into()),
         ("click.classes", element.attr("class").unwrap_or_default().into()),
-        ("click.url", url.unwrap_or_default().into()),
+        ("click.url", url.as_str().into()),
         ("click.element", element.tag().into()),
     ])
 }
@@ -434,7 +438,7 @@ fn video<'a>(
     Recognised::Yes(out)
 }
 
-fn submit<'a>(trigger: &Trigger, form: &dyn Element) -> Recognised<'a> {
+fn submit<'a>(trigger: &Trigger, form: &dyn Element, name: &str) -> Recognised<'a> {
     let form = match &trigger.selector {
         Some(selector) => match form.closest(selector) {
             Some(f) => f,
@@ -456,7 +460,7 @@ fn submit<'a>(trigger: &Trigger, form: &dyn Element) -> Recognised<'a> {
             ("form_destination", "form.destination"),
         ],
     );
-    Recognised::Yes(vec![candidate(trigger, "form_submit", vars, params, Some(form))])
+    Recognised::Yes(vec![candidate(trigger, name, vars, params, Some(form))])
 }
 
 fn data_layer<'a>(trigger: &Trigger, name: &str, push: &Value) -> Recognised<'a> {

@@ -180,11 +180,45 @@ fn form_submit_matches_the_selector_and_carries_the_form_id() {
     let mut e = engine_on(DEMO, "http://shop.test/", None);
     let form =
         FakeElement::new("form").attr("id", "newsletter").url("http://shop.test/thanks.html");
-    let out = e.observe(&Observation::Submit { form: &form }, T0);
+    let out = e.observe(&Observation::Submit { form: &form, start: false }, T0);
     assert_eq!(names(&out), ["subscribe_newsletter"]);
     assert_eq!(param(&out[0], "form_id"), &Value::from("newsletter"));
     let other = FakeElement::new("form").attr("id", "search");
-    assert!(e.observe(&Observation::Submit { form: &other }, T0).is_empty());
+    assert!(e.observe(&Observation::Submit { form: &other, start: false }, T0).is_empty());
+}
+
+#[test]
+fn form_start_and_form_submit_are_told_apart_and_each_matches_its_selector() {
+    let config = r#"{ "site": "s", "collector": { "endpoint": "/c" }, "triggers": [
+      { "id": "begun", "on": "form_start", "selector": "form#signup" },
+      { "id": "sent", "on": "form_submit" } ] }"#;
+    let mut e = engine_on(config, "http://shop.test/", None);
+    let signup = FakeElement::new("form").attr("id", "signup").url("http://shop.test/join");
+    let out = e.observe(&Observation::Submit { form: &signup, start: true }, T0);
+    assert_eq!(names(&out), ["form_start"]);
+    assert_eq!(param(&out[0], "form_id"), &Value::from("signup"));
+    assert_eq!(param(&out[0], "form_destination"), &Value::from("http://shop.test/join"));
+    let out = e.observe(&Observation::Submit { form: &signup, start: false }, T0);
+    assert_eq!(names(&out), ["form_submit"]);
+    let search = FakeElement::new("form").attr("id", "search");
+    assert!(e.observe(&Observation::Submit { form: &search, start: true }, T0).is_empty());
+}
+
+#[test]
+fn click_outbound_is_true_only_for_a_web_link_to_another_host() {
+    let config = r#"{ "site": "s", "collector": { "endpoint": "/c" }, "triggers": [
+      { "id": "out", "on": "click", "selector": "a", "event": "click",
+        "when": [{ "var": "click.outbound", "op": "equals", "value": true }] } ] }"#;
+    let mut e = engine_on(config, "http://shop.test/", None);
+    let link = |url: &str| FakeElement::new("a").url(url);
+    let clicked = |e: &mut Engine, url: &str| {
+        names(&e.observe(&Observation::Click { target: &link(url) }, T0)).len()
+    };
+    assert_eq!(clicked(&mut e, "https://partner.example/offer?x=1"), 1);
+    assert_eq!(clicked(&mut e, "http://shop.test/product.html"), 0);
+    assert_eq!(clicked(&mut e, "https://shop.test:443/secure"), 0);
+    assert_eq!(clicked(&mut e, "mailto:help@shop.test"), 0);
+    assert_eq!(clicked(&mut e, "tel:+15550100"), 0);
 }
 
 #[test]

@@ -128,7 +128,7 @@ impl Tab {
                 title: "",
                 element: &elements[4],
             }),
-            4 => Observation::Submit { form: &elements[5] },
+            4 => Observation::Submit { form: &elements[5], start: false },
             _ => {
                 let name = ["view_item", "add_to_cart", "purchase", "sign_up", "begin_checkout"]
                     [(i / 12 % 5) as usize];

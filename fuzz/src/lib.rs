@@ -141,7 +141,8 @@ fn emitted_names(kind: &TriggerKind, event: Option<&str>) -> Vec<String> {
         TriggerKind::Click => named("click"),
         TriggerKind::Scroll { .. } => named("scroll_depth"),
         TriggerKind::Download { .. } => named("file_download"),
-        TriggerKind::FormSubmit => named("form_submit"),
+        TriggerKind::Form { start: false } => named("form_submit"),
+        TriggerKind::Form { start: true } => named("form_start"),
         TriggerKind::DataLayer { name } => named(name),
         TriggerKind::HistoryChange => named("history_change"),
         TriggerKind::Visibility { .. } => named("element_visible"),
@@ -727,7 +728,7 @@ pub fn engine_observe(bytes: &[u8]) {
             }
             6 => {
                 let form = input.pick(&elements);
-                run.engine.observe(&Observation::Submit { form }, now)
+                run.engine.observe(&Observation::Submit { form, start: false }, now)
             }
             7..=9 => {
                 let push = push_from(&mut input);

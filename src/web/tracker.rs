@@ -242,12 +242,12 @@ fn load_config(text: &str) -> Option<Config> {
 #[wasm_bindgen]
 pub fn handle(kind: &str, payload: JsValue, time: f64) {
     match kind {
-        "click" | "submit" => {
+        "click" | "submit" | "form_start" => {
             let Ok(target) = payload.dyn_into::<Element>() else { return };
             let element = DomElement(target);
             let observation = match kind {
                 "click" => Observation::Click { target: &element },
-                _ => Observation::Submit { form: &element },
+                _ => Observation::Submit { form: &element, start: kind != "submit" },
             };
             run(&observation, time);
         }
@@ -539,12 +539,12 @@ fn keep_queue(t: &mut Tracker, now: bool) {
     let mut bodies = String::new();
     let mut rest = t.queue.items();
     while !rest.is_empty() {
-        let n = fit(rest, usize::MAX);
+        let Some((now, later)) = rest.split_at_checked(fit(rest, usize::MAX)) else { break };
         if !bodies.is_empty() {
             bodies.push('\n');
         }
-        bodies += &body(&sender(t), time, &rest[..n]);
-        rest = &rest[n..];
+        bodies += &body(&sender(t), time, now);
+        rest = later;
     }
     let args = js_sys::Array::of4(
         &t.engine.config().endpoint.as_str().into(),

@@ -189,6 +189,12 @@
     var type = event.type;
     var target = event.target;
     if (type === 'click' || type === 'submit') return handle(type, target);
+    // A form's first input on this page (typing, a choice): `form_start`, once per form.
+    if (type === 'input') {
+      var form = target && target.form;
+      if (form && !started.has(form)) handle('form_start', form, started.add(form));
+      return;
+    }
     if (type === 'popstate' || type === 'hashchange') return routed(type);
     // Uncaught errors of the page's scripts (a resource that failed to load has no message),
     // at most 20 a page so that an error in a loop does not flood the queue.
@@ -212,10 +218,11 @@
     }
   }
   var pageErrors = 0;
+  var started = new WeakSet();
   // All on the window, whose capture phase comes first of all: a document's events
   // (`visibilitychange`) reach it too.
-  ('click submit play timeupdate ended visibilitychange scroll pagehide pageshow popstate ' +
-    'hashchange error').split(' ').forEach(function (type) {
+  ('click submit input play timeupdate ended visibilitychange scroll pagehide pageshow ' +
+    'popstate hashchange error').split(' ').forEach(function (type) {
     w.addEventListener(type, onEvent, { capture: true, passive: true });
   });
 

@@ -163,7 +163,7 @@ impl Page1 {
                 title: "",
                 element: &e.video,
             }),
-            14 => Observation::Submit { form: &e.form },
+            14 => Observation::Submit { form: &e.form, start: false },
             _ => {
                 let name = ["view_item", "add_to_cart", "purchase"][(i / 16 % 3) as usize];
                 pushed = Value::parse(&format!(
