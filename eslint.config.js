@@ -1,5 +1,5 @@
 // Lint for the loader (www/src/loader.js), the one hand-written script every visitor of every
-// site runs, and its YouTube add-on (www/src/youtube.js, an ES module). It catches what JavaScript allows silently and what has broken the tracker: a
+// site runs, and its add-ons (www/src/youtube.js and www/src/ga4.js, ES modules). It catches what JavaScript allows silently and what has broken the tracker: a
 // name declared twice in one scope, an assignment to a function (a lock's resolver once
 // replaced the retry function of the same name, and no request went again after a collector
 // outage), a shadowed name, a global that does not exist. Run by `cargo xtask test` (lint).
@@ -27,7 +27,7 @@ export default [
     rules,
   },
   {
-    files: ['www/src/youtube.js'],
+    files: ['www/src/youtube.js', 'www/src/ga4.js'],
     languageOptions: { ecmaVersion: 2022, sourceType: 'module', globals },
     rules,
   },

@@ -276,6 +276,8 @@ pub const ROOT_KEYS: &[&str] = &[
     "variables",
     "triggers",
     "funnels",
+    // Read by the loader, which hands the config to its preset's add-on first (www/src/ga4.js).
+    "preset",
 ];
 /// `collector`, and `collector.batch`.
 pub const COLLECTOR_KEYS: &[&str] = &["endpoint", "batch"];

@@ -106,6 +106,10 @@ fn root_key(key: &str) -> Option<Value> {
         }
         "triggers" => json!({ "type": "array", "items": reference("trigger") }),
         "funnels" => json!({ "type": "array", "items": reference("funnel") }),
+        "preset" => json!({
+            "enum": ["ga4"],
+            "description": "GA4's enhanced measurement, with GA4's event and parameter names.",
+        }),
         _ => return None,
     })
 }

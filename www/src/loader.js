@@ -776,8 +776,13 @@
     return Promise.reject(new Error('no data-config attribute and no #microfunnel-config'));
   }
 
-  // The config and the module load at the same time; neither waits for the other.
+  // The config and the module load at the same time; neither waits for the other. A config
+  // with a `preset` goes through its add-on (ga4.js) first, which adds the preset's triggers.
   var config = configText().then(function (text) {
+    return /"preset"/.test(text) ? import(base + 'mf-ga4.js').then(function (addon) {
+      return addon.default(text);
+    }) : text;
+  }).then(function (text) {
     tube = /"on"\s*:\s*"video"/.test(text);
     try {
       var json = JSON.parse(text);

@@ -51,8 +51,9 @@ pub struct WasmOpt {
 pub struct Budget {
     /// The most the shipped files may weigh together, gzipped at level 9.
     pub total_gzip_bytes: u64,
-    /// The most each add-on (a file loaded only by the pages that need it) may weigh, gzipped.
-    pub addon_gzip_bytes: u64,
+    /// The most each add-on (a file loaded only by the pages that need it) may weigh, gzipped,
+    /// by file name; an add-on without a budget fails the check.
+    pub addon_gzip_bytes: std::collections::BTreeMap<String, u64>,
 }
 
 impl Config {
@@ -91,7 +92,7 @@ mod tests {
     #[test]
     fn unknown_keys_are_rejected_rather_than_ignored() {
         let text = "[wasm-bindgen]\ntarget = \"web\"\nout_name = \"mf\"\nout_dir = \"d\"\n\
-                    [wasm-opt]\nflags = []\n[budget]\ntotal_gzip_bytes = 1\naddon_gzip_bytes = 1\ngzip = 2\n";
+                    [wasm-opt]\nflags = []\n[budget]\ntotal_gzip_bytes = 1\naddon_gzip_bytes = {}\ngzip = 2\n";
         let err = toml::from_str::<Config>(text).unwrap_err();
         assert!(err.to_string().contains("gzip"), "{err}");
     }

@@ -71,7 +71,7 @@ fn run() -> Result<()> {
         ["size"] => {
             let config = Config::load(&repo.root)?;
             let report = size::Report::read(&repo.out_dir(&config).join("size.json"))?;
-            size::check(&report, config.budget.total_gzip_bytes, config.budget.addon_gzip_bytes)
+            size::check(&report, config.budget.total_gzip_bytes, &config.budget.addon_gzip_bytes)
         }
         ["demo"] => demo::demo(&repo, false),
         ["demo", "--simulate"] => demo::demo(&repo, true),

@@ -1,5 +1,6 @@
 //! Measuring what a page downloads, and holding it to the budget in `wasm-pack.toml`.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::Path;
@@ -86,18 +87,21 @@ fn sizes(dir: &Path, names: &[String]) -> Result<Vec<FileSize>> {
         .collect()
 }
 
-/// Holds the measured total to `budget` bytes and each add-on to `addon_budget`, printing the
-/// comparison either way.
-pub fn check(report: &Report, budget: u64, addon_budget: u64) -> Result<()> {
+/// Holds the measured total to `budget` bytes and each add-on to its own budget in
+/// `addon_budgets` (an add-on without one fails), printing the comparison either way.
+pub fn check(report: &Report, budget: u64, addon_budgets: &BTreeMap<String, u64>) -> Result<()> {
     for addon in &report.addons {
-        if addon.gzip > addon_budget {
+        let Some(&limit) = addon_budgets.get(&addon.name) else {
+            bail!("the add-on `{}` has no size budget in wasm-pack.toml", addon.name);
+        };
+        if addon.gzip > limit {
             bail!(
-                "the add-on `{}` is over its size budget: {} B gzip > {addon_budget} B",
+                "the add-on `{}` is over its size budget: {} B gzip > {limit} B",
                 addon.name,
                 addon.gzip
             );
         }
-        println!("size budget: {} {} B gzip <= {addon_budget} B", addon.name, addon.gzip);
+        println!("size budget: {} {} B gzip <= {limit} B", addon.name, addon.gzip);
     }
     let total = report.total_gzip;
     if total > budget {
@@ -141,12 +145,12 @@ mod tests {
 
     #[test]
     fn check_passes_at_exactly_the_budget() {
-        assert!(check(&report(&[100, 200], 300), 300, 0).is_ok());
+        assert!(check(&report(&[100, 200], 300), 300, &BTreeMap::new()).is_ok());
     }
 
     #[test]
     fn check_fails_one_byte_over_the_budget() {
-        let err = check(&report(&[100, 201], 300), 300, 0).unwrap_err();
+        let err = check(&report(&[100, 201], 300), 300, &BTreeMap::new()).unwrap_err();
         assert!(err.to_string().contains("by 1 B"), "{err}");
     }
 
@@ -154,9 +158,12 @@ mod tests {
     fn check_fails_for_an_addon_over_its_own_budget() {
         let mut measured = report(&[100], 300);
         measured.addons.push(FileSize { name: "mf-youtube.js".into(), raw: 900, gzip: 501 });
-        assert!(check(&measured, 300, 501).is_ok());
-        let err = check(&measured, 300, 500).unwrap_err();
+        let budgets = |n| BTreeMap::from([("mf-youtube.js".to_string(), n)]);
+        assert!(check(&measured, 300, &budgets(501)).is_ok());
+        let err = check(&measured, 300, &budgets(500)).unwrap_err();
         assert!(err.to_string().contains("mf-youtube.js"), "{err}");
+        let err = check(&measured, 300, &BTreeMap::new()).unwrap_err();
+        assert!(err.to_string().contains("no size budget"), "{err}");
     }
 
     #[test]

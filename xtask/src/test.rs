@@ -30,7 +30,7 @@ pub fn test(repo: &Repo) -> Result<()> {
         build::build(repo, &config).map(|report| (config, report))
     })?;
     steps.run("size", || {
-        size::check(&report, config.budget.total_gzip_bytes, config.budget.addon_gzip_bytes)
+        size::check(&report, config.budget.total_gzip_bytes, &config.budget.addon_gzip_bytes)
     })?;
     steps.run("collector", || {
         run(cargo().current_dir(&repo.root).args(["build", "-p", "microfunnel-collector"]))
@@ -47,12 +47,14 @@ pub fn test(repo: &Repo) -> Result<()> {
 }
 
 /// Formatting and clippy, natively and for wasm32 (the glue only compiles for the browser),
-/// and ESLint on the loader and its YouTube add-on (`eslint.config.js`).
+/// and ESLint on the loader and its add-ons (`eslint.config.js`).
 fn lint(repo: &Repo) -> Result<()> {
     run(cargo().current_dir(&repo.root).args(["fmt", "--all", "--check"]))?;
-    run(Command::new(tools::node_bin(&repo.root, "eslint"))
-        .current_dir(&repo.root)
-        .args(["www/src/loader.js", "www/src/youtube.js"]))?;
+    run(Command::new(tools::node_bin(&repo.root, "eslint")).current_dir(&repo.root).args([
+        "www/src/loader.js",
+        "www/src/youtube.js",
+        "www/src/ga4.js",
+    ]))?;
     run(cargo().current_dir(&repo.root).args([
         "clippy",
         "--workspace",
