@@ -311,6 +311,8 @@ pub const TRIGGER_TYPES: &[(&str, &[&str])] = &[
     ("history_change", &[]),
     ("visibility", &["percent", "min_duration", "fire"]),
     ("js_error", &[]),
+    ("dom_ready", &[]),
+    ("window_loaded", &[]),
     ("timer", &["interval", "limit"]),
 ];
 /// A visibility trigger's `fire`.
@@ -623,6 +625,8 @@ impl Decoder<'_> {
             "history_change" => TriggerKind::HistoryChange,
             "visibility" => self.visibility(value, path)?,
             "js_error" => TriggerKind::JsError,
+            // The loader hands both stages over as data-layer events of these names.
+            "dom_ready" | "window_loaded" => TriggerKind::DataLayer { name: on.into() },
             "timer" => {
                 let Some(interval) = value.get("interval") else {
                     self.error(path, "`interval` is required".into());

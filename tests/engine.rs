@@ -205,6 +205,21 @@ fn form_start_and_form_submit_are_told_apart_and_each_matches_its_selector() {
 }
 
 #[test]
+fn dom_ready_and_window_loaded_fire_on_the_loaders_stage_events_only() {
+    let config = r#"{ "site": "s", "collector": { "endpoint": "/c" }, "triggers": [
+      { "id": "ready", "on": "dom_ready" },
+      { "id": "loaded", "on": "window_loaded", "event": "page_loaded" } ] }"#;
+    let mut e = engine_on(config, "http://shop.test/", None);
+    let stage = |name: &str| push(&format!(r#"{{"event": "{name}"}}"#));
+    let ready = stage("dom_ready");
+    assert_eq!(names(&e.observe(&Observation::DataLayer { push: &ready }, T0)), ["dom_ready"]);
+    let loaded = stage("window_loaded");
+    assert_eq!(names(&e.observe(&Observation::DataLayer { push: &loaded }, T0)), ["page_loaded"]);
+    let other = stage("add_to_cart");
+    assert!(e.observe(&Observation::DataLayer { push: &other }, T0).is_empty());
+}
+
+#[test]
 fn click_outbound_is_true_only_for_a_web_link_to_another_host() {
     let config = r#"{ "site": "s", "collector": { "endpoint": "/c" }, "triggers": [
       { "id": "out", "on": "click", "selector": "a", "event": "click",

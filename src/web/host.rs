@@ -11,7 +11,7 @@ fn compile(pattern: &str, ignore_case: bool) -> Option<RegExp> {
     // `new RegExp` throws on a bad pattern, and `js_sys::RegExp::new` does not catch that;
     // `Reflect.construct` does, turning the exception into an `Err`.
     let flags = if ignore_case { "i" } else { "" };
-    let ctor = js_sys::Reflect::get(&js_sys::global(), &"RegExp".into()).ok()?;
+    let ctor = js_sys::Reflect::get(&super::window(), &"RegExp".into()).ok()?;
     let ctor: js_sys::Function = ctor.dyn_into().ok()?;
     let args = js_sys::Array::of2(&pattern.into(), &flags.into());
     js_sys::Reflect::construct(&ctor, &args).ok().map(|v| v.unchecked_into())
@@ -28,14 +28,14 @@ impl Host for BrowserHost {
     }
 
     fn selector_is_valid(&self, selector: &str) -> bool {
-        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return false };
+        let Some(document) = super::window().document() else { return false };
         // `querySelector` throws a SyntaxError for an invalid selector and nothing else.
         let fragment = document.create_document_fragment();
         fragment.query_selector(selector).is_ok()
     }
 
     fn cookie(&self, name: &str) -> Option<String> {
-        let document = web_sys::window()?.document()?;
+        let document = super::window().document()?;
         let html: &web_sys::HtmlDocument = document.dyn_ref()?;
         let all = html.cookie().ok()?;
         let value = crate::text::pieces(&all, b';').find_map(|pair| {

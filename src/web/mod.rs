@@ -18,6 +18,19 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 
 pub use tracker::{ask, debug, delivered, flush, handle, reset, start, unstick};
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The page's `window`, read once: web-sys's `window()` looks through four globals
+    /// (`globalThis`, `self`, `window`, `global`), an import and a getter each.
+    #[wasm_bindgen(thread_local_v2, js_name = window)]
+    static WINDOW: web_sys::Window;
+}
+
+/// The page's `window`.
+fn window() -> web_sys::Window {
+    WINDOW.with(Clone::clone)
+}
+
 /// Entry points for the browser tests in `tests/web.rs`; not part of the public API.
 #[doc(hidden)]
 pub mod testing {

@@ -4,7 +4,7 @@
 use web_sys::Storage;
 
 fn local() -> Option<Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
+    super::window().local_storage().ok().flatten()
 }
 
 /// Reads a key; `None` when absent or when storage is unavailable.

@@ -226,7 +226,8 @@ fn load_config(text: &str) -> Option<Config> {
 }
 
 /// Handles one call from the loader. `time` is when it happened; `payload` depends on `kind`:
-/// - `"click"`, `"submit"`: the event's target element;
+/// - `"click"`, `"submit"`: the event's target element; `"form_start"`: the form of the
+///   visitor's first input into it on this page;
 /// - `"scroll"`: how far down the page the bottom of the viewport is, in percent;
 /// - `"play"`, `"timeupdate"`, `"ended"`: `[element, current_time, duration, source,
 ///   provider, title]` (`html5` from the loader, `youtube` from its YouTube add-on);

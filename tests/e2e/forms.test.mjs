@@ -56,8 +56,32 @@ describe('forms and outbound links', () => {
     const submits = eventsNamed(stored, 'form_submit');
     assert.deepEqual(submits.map((e) => e.params.form_id), ['signup'], describeEvents(stored));
     assert.ok(starts[0].seq < submits[0].seq, 'the start comes before the submit');
+    const any = eventsNamed(stored, 'any_form_start');
+    assert.deepEqual(any.map((e) => e.params.form_id), ['signup', 'search'], describeEvents(stored));
     assertNoneTwice(stored);
     assert.deepEqual(errors.pageErrors, []);
+    await context.close();
+  });
+
+  it('takes no form_start from a script, and never throws on a custom field', async () => {
+    const { context, page, errors } = await newVisitor(browser);
+    await page.goto(`${site.base}/fixtures/forms.html`);
+    // Typing into a web component whose `form` is a string: the event reaches the window with
+    // the component as its target.
+    await page.type('#fancy #inner', 'abc');
+    // An input event dispatched by a script (an input mask, a framework) is not the visitor's.
+    await page.evaluate(() => {
+      document.querySelector('#late-input').dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await page.waitForTimeout(500);
+    let stored = await waitForQuiet(site.base);
+    const late = (all) => eventsNamed(all, 'any_form_start').filter((e) => e.params.form_id === 'late');
+    assert.equal(late(stored).length, 0, describeEvents(stored));
+    await page.type('#late-input', 'x');
+    stored = await waitForEvents(site.base, (all) => late(all).length >= 1, { what: 'the late form start' });
+    assert.equal(late(await waitForQuiet(site.base)).length, 1);
+    assert.deepEqual(errors.pageErrors, []);
+    assert.deepEqual(errors.consoleErrors, []);
     await context.close();
   });
 

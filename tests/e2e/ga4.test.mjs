@@ -119,6 +119,30 @@ describe('the GA4 preset add-on, on its own', async () => {
     assert.ok(!ids(out).includes('ga4_file_download'));
   });
 
+  it('keeps a preset trigger beside a site trigger of its name that fires only somewhere', () => {
+    const out = run({
+      site: 's',
+      preset: 'ga4',
+      triggers: [
+        { id: 'cta', on: 'click', selector: '#cta' },
+        { id: 'checkout', on: 'page_view', when: [{ var: 'page.path', op: 'equals', value: '/checkout' }] },
+        { id: 'newsletter', on: 'form_submit', selector: '#newsletter' },
+      ],
+    });
+    for (const id of ['ga4_outbound_click', 'ga4_page_view', 'ga4_form_submit']) {
+      assert.ok(ids(out).includes(id), `${id} in ${ids(out).join()}`);
+    }
+  });
+
+  it('reads no search term from a parameter the site redacts', () => {
+    const out = run({ site: 's', preset: 'ga4', privacy: { redact_query_params: ['Q', 'keyword'] }, triggers: [] });
+    assert.deepEqual(out.variables.ga4_search_q, { constant: '' });
+    assert.deepEqual(out.variables.ga4_search_keyword, { constant: '' });
+    assert.equal(out.variables.ga4_search_s.url_query, 's');
+    const broken = run({ site: 's', preset: 'ga4', privacy: { redact_query_params: 'q' } });
+    assert.equal(broken.variables.ga4_search_q.url_query, 'q');
+  });
+
   it('passes a config of the wrong shape on for the module to name its fault', () => {
     assert.deepEqual(run({ site: 's', preset: 'ga4', triggers: { id: 'x' } }), { site: 's', triggers: { id: 'x' } });
     assert.equal(withPreset('{ not json'), '{ not json');

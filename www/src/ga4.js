@@ -3,8 +3,8 @@
 // unchanged.
 //
 // The loader imports this file only for a config that names a preset, before the module reads
-// the config: it returns the config's text with the preset's triggers (ids `ga4_*`) in front of
-// the site's own, a site trigger with the same id replacing the preset's, and `preset` removed.
+// the config: it returns the config's text with the preset's triggers (ids `ga4_*`) after the
+// site's own, a site trigger with the same id replacing the preset's, and `preset` removed.
 // It also checks the site's own triggers against GA4's limits for event and parameter names and
 // values, and says in the console, with the JSON path, what GA4 would refuse or cut.
 
@@ -16,7 +16,8 @@ var EXTENSIONS =
 var SEARCH = ['q', 's', 'search', 'query', 'keyword'];
 
 // Event names GA4 keeps for itself (a site cannot send them as its own events).
-var RESERVED = /^(app_|first_open$|first_visit$|in_app_purchase$|session_start$|user_engagement$|firebase_|ga_|google_)/;
+var RESERVED =
+  /^(app_|ad_|notification_|firebase_|ga_|google_|(error|first_open|first_visit|in_app_purchase|os_update|session_start|user_engagement)$)/;
 
 // Parameter names GA4 does not take.
 var RESERVED_PARAM = /^(_|firebase_|ga_|google_|gtag\.)/;
@@ -119,21 +120,29 @@ export default function (text) {
   limits(config).forEach(function (problem) {
     console.warn('microfunnel: GA4 limit at ' + problem[0] + ': ' + problem[1]);
   });
-  // A site trigger with a preset trigger's id, or of its type with its event name, replaces it.
-  // The preset's come after the site's own, so that the module's errors name the site's
-  // triggers by the index they have in the file.
+  // A site trigger with a preset trigger's id replaces it, and so does one of its type with its
+  // event name that fires everywhere (no selector, `when` or `unless`): a site's own page view
+  // trigger is not doubled. The preset's come after the site's own, so that the module's
+  // errors name the site's triggers by the index they have in the file.
   var taken = {};
   own.forEach(function (trigger) {
-    if (trigger && typeof trigger === 'object') taken[trigger.id] = taken[made(trigger)] = 1;
+    if (!trigger || typeof trigger !== 'object') return;
+    taken[trigger.id] = 1;
+    if (!trigger.selector && !trigger.when && !trigger.unless) taken[made(trigger)] = 1;
   });
   config.triggers = own.concat(
     presetTriggers().filter(function (trigger) {
       return !taken[trigger.id] && !taken[made(trigger)];
     }),
   );
+  // A search parameter whose value the site redacts is not read (its triggers never fire).
+  var redacted = (config.privacy && config.privacy.redact_query_params) || [];
+  redacted = (Array.isArray(redacted) ? redacted : []).map(function (name) {
+    return String(name).toLowerCase();
+  });
   SEARCH.forEach(function (name) {
     var key = 'ga4_search_' + name;
-    if (!(key in variables)) variables[key] = { url_query: name, default: '' };
+    if (!(key in variables)) variables[key] = redacted.indexOf(name) < 0 ? { url_query: name, default: '' } : { constant: '' };
   });
   config.variables = variables;
   return JSON.stringify(config);

@@ -189,10 +189,15 @@
     var type = event.type;
     var target = event.target;
     if (type === 'click' || type === 'submit') return handle(type, target);
-    // A form's first input on this page (typing, a choice): `form_start`, once per form.
+    // A form's first input on this page (typing, a choice) by the visitor, not by a script:
+    // `form_start`, once per form. A custom element's `form` may be anything, or throw.
     if (type === 'input') {
-      var form = target && target.form;
-      if (form && !started.has(form)) handle('form_start', form, started.add(form));
+      try {
+        var form = target.form;
+      } catch (e) {}
+      if (event.isTrusted && form instanceof HTMLFormElement && !started.has(form) && consented()) {
+        handle('form_start', form, started.add(form));
+      }
       return;
     }
     if (type === 'popstate' || type === 'hashchange') return routed(type);
@@ -241,6 +246,18 @@
   } catch (e) {
     warn('the data layer cannot be observed', e);
   }
+
+  // DOM ready and window loaded, for the `dom_ready` and `window_loaded` triggers: handed to
+  // the module as data-layer events of those names (never pushed to the page's data layer),
+  // each once, whenever the loader runs, in that order.
+  var stages = 0;
+  function stage() {
+    var state = d.readyState;
+    if (state !== 'loading' && !stages) handle('push', { event: 'dom_ready' }, stages++);
+    if (state === 'complete' && stages < 2) handle('push', { event: 'window_loaded' }, stages++);
+  }
+  d.addEventListener('readystatechange', stage);
+  stage();
 
   // Route changes without a page load. The URL is compared once the task that changed it ends,
   // so that a router's `pushState` followed by its own `replaceState` is one change, and a
@@ -779,8 +796,12 @@
   // The config and the module load at the same time; neither waits for the other. A config
   // with a `preset` goes through its add-on (ga4.js) first, which adds the preset's triggers.
   var config = configText().then(function (text) {
+    // Should the add-on not load, the config runs without the preset.
     return /"preset"/.test(text) ? import(base + 'mf-ga4.js').then(function (addon) {
       return addon.default(text);
+    }, function (error) {
+      warn('the preset could not load', error);
+      return text;
     }) : text;
   }).then(function (text) {
     tube = /"on"\s*:\s*"video"/.test(text);
