@@ -112,8 +112,9 @@ pub enum TriggerKind {
     Click,
     /// Vertical scroll depth thresholds, in percent, each once per page.
     Scroll { percent: Vec<f64> },
-    /// HTML5 media start, progress thresholds in percent, and complete.
-    Video { progress_percent: Vec<f64> },
+    /// Media start, progress thresholds in percent, and complete; with `pause_and_seek`,
+    /// each pause and seek of a playback too.
+    Video { progress_percent: Vec<f64>, pause_and_seek: bool },
     /// A click on a link to a file with one of these extensions (lowercase), or with a
     /// `download` attribute when `download_attribute` is on.
     Download { extensions: Vec<String>, download_attribute: bool },
@@ -303,7 +304,7 @@ pub const TRIGGER_TYPES: &[(&str, &[&str])] = &[
     ("page_view", &[]),
     ("click", &[]),
     ("scroll", &["percent"]),
-    ("video", &["progress_percent"]),
+    ("video", &["progress_percent", "pause_and_seek"]),
     ("download", &["extensions", "download_attribute"]),
     ("form_submit", &[]),
     ("form_start", &[]),
@@ -649,6 +650,7 @@ impl Decoder<'_> {
                     "progress_percent",
                     &[10.0, 25.0, 50.0, 75.0],
                 )?,
+                pause_and_seek: self.flag(value, path, "pause_and_seek", false)?,
             },
             "download" => self.download(value, path)?,
             "data_layer" => {
@@ -709,15 +711,7 @@ impl Decoder<'_> {
                 .map(|e| e.strip_prefix('.').unwrap_or(&e).to_ascii_lowercase())
                 .collect();
         }
-        let download_attribute = match value.get("download_attribute") {
-            None => true,
-            Some(Value::Bool(b)) => *b,
-            Some(other) => {
-                let here = join(path, "download_attribute");
-                self.wrong(&here, "a boolean", other);
-                return None;
-            }
-        };
+        let download_attribute = self.flag(value, path, "download_attribute", true)?;
         Some(TriggerKind::Download { extensions, download_attribute })
     }
 
@@ -769,6 +763,18 @@ impl Decoder<'_> {
         Some(name)
     }
 
+    /// The boolean at `key` of `value`, `default` when absent; an error if not a boolean.
+    fn flag(&mut self, value: &Value, path: &str, key: &str, default: bool) -> Option<bool> {
+        match value.get(key) {
+            None => Some(default),
+            Some(Value::Bool(b)) => Some(*b),
+            Some(other) => {
+                self.wrong(&join(path, key), "a boolean", other);
+                None
+            }
+        }
+    }
+
     fn selector(&mut self, value: &Value, path: &str) -> Option<String> {
         let selector = self.string(value, path)?;
         if !self.host.selector_is_valid(&selector) {
@@ -814,15 +820,7 @@ impl Decoder<'_> {
             self.error(path, "a condition needs a `value`".into());
             return None;
         };
-        let ignore_case = match value.get("ignore_case") {
-            None => false,
-            Some(Value::Bool(b)) => *b,
-            Some(other) => {
-                let here = join(path, "ignore_case");
-                self.wrong(&here, "a boolean", other);
-                return None;
-            }
-        };
+        let ignore_case = self.flag(value, path, "ignore_case", false)?;
         let here = join(path, "value");
         let operand = self.operand(op, operand, &here, ignore_case)?;
         Some(Condition { var, op, negate, value: operand, ignore_case })

@@ -243,7 +243,9 @@ fn type_key(kind: &str, key: &str) -> Option<Value> {
     Some(match (kind, key) {
         ("scroll", "percent") | ("video", "progress_percent") => reference("percents"),
         ("download", "extensions") => reference("texts"),
-        ("download", "download_attribute") => json!({ "type": "boolean" }),
+        ("download", "download_attribute") | ("video", "pause_and_seek") => {
+            json!({ "type": "boolean" })
+        }
         ("data_layer", "name") => reference("event_name"),
         ("visibility", "percent") => number(1.0, 100.0),
         ("visibility", "min_duration") => reference("duration"),

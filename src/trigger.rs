@@ -70,6 +70,10 @@ pub enum MediaAction {
     Progress,
     /// Playback reached the end.
     Ended,
+    /// Playback paused (not at the end).
+    Pause,
+    /// The position was moved (`seeked`).
+    Seek,
 }
 
 /// A recognised event before its trigger's conditions are checked.
@@ -167,8 +171,8 @@ pub fn recognise<'a>(
         (TriggerKind::Scroll { percent }, Observation::Scroll { percent: now }) => {
             scroll(trigger, index, percent, *now, memory)
         }
-        (TriggerKind::Video { progress_percent }, Observation::Media(media)) => {
-            video(trigger, index, progress_percent, media, memory)
+        (TriggerKind::Video { progress_percent, pause_and_seek }, Observation::Media(media)) => {
+            video(trigger, index, progress_percent, *pause_and_seek, media, memory)
         }
         (TriggerKind::Form { start }, Observation::Submit { form, start: now }) if start == now => {
             submit(trigger, *form, if *start { "form_start" } else { "form_submit" })
@@ -365,6 +369,7 @@ fn video<'a>(
     trigger: &Trigger,
     index: usize,
     thresholds: &[f64],
+    pause_and_seek: bool,
     media: &Media<'_>,
     memory: &mut PageMemory,
 ) -> Recognised<'a> {
@@ -400,6 +405,12 @@ fn video<'a>(
             state.reached.clear();
             events.push(("complete", 100.0));
         }
+        // Reported only; thresholds and playbacks are the same with these on or off. A pause
+        // at the end (browsers pause before `ended`) is not one.
+        MediaAction::Pause if pause_and_seek && state.started && percent < 100.0 => {
+            events.push(("pause", percent))
+        }
+        MediaAction::Seek if pause_and_seek && state.started => events.push(("seek", percent)),
         _ => {}
     }
     if events.is_empty() {

@@ -176,6 +176,65 @@ fn video_start_progress_and_complete_each_once_per_playback() {
 }
 
 #[test]
+fn pause_and_seek_are_reported_when_asked_and_never_change_progress() {
+    // Thresholds 25/50/75: play to 20 %, pause, play, seek to 80 %, pause at the end, ended.
+    let run = |pause_and_seek: bool| {
+        let config = format!(
+            r#"{{ "site": "s", "collector": {{ "endpoint": "/c" }}, "triggers": [
+              {{ "id": "v", "on": "video", "progress_percent": [25, 50, 75],
+                 "pause_and_seek": {pause_and_seek} }} ] }}"#
+        );
+        let mut e = engine_on(&config, "http://shop.test/", None);
+        let video = FakeElement::new("video");
+        let steps = [
+            (MediaAction::Play, 0.0),
+            (MediaAction::Progress, 2.0),
+            (MediaAction::Pause, 2.0),
+            (MediaAction::Play, 2.0),
+            (MediaAction::Seek, 8.0),
+            (MediaAction::Progress, 8.0),
+            (MediaAction::Pause, 10.0),
+            (MediaAction::Ended, 10.0),
+        ];
+        let mut out = Vec::new();
+        for (action, at) in steps {
+            for event in e.observe(&media(action, at, &video), T0) {
+                out.push(format!("{} {}", event.name, param(&event, "video_percent").to_text()));
+            }
+        }
+        out
+    };
+    let plain = run(false);
+    assert_eq!(
+        plain,
+        [
+            "video_start 0",
+            "video_progress 25",
+            "video_progress 50",
+            "video_progress 75",
+            "video_complete 100"
+        ]
+    );
+    let detailed = run(true);
+    assert_eq!(
+        detailed,
+        [
+            "video_start 0",
+            "video_pause 20",
+            "video_seek 80",
+            "video_progress 25",
+            "video_progress 50",
+            "video_progress 75",
+            "video_complete 100"
+        ]
+    );
+    let progress = |all: &[String]| -> Vec<String> {
+        all.iter().filter(|e| !e.contains("_pause") && !e.contains("_seek")).cloned().collect()
+    };
+    assert_eq!(progress(&detailed), plain);
+}
+
+#[test]
 fn form_submit_matches_the_selector_and_carries_the_form_id() {
     let mut e = engine_on(DEMO, "http://shop.test/", None);
     let form =

@@ -150,7 +150,8 @@ fn emitted_names(kind: &TriggerKind, event: Option<&str>) -> Vec<String> {
         TriggerKind::Timer { .. } => named("timer"),
         TriggerKind::Video { .. } => {
             let prefix = event.unwrap_or("video");
-            ["start", "progress", "complete"].iter().map(|s| format!("{prefix}_{s}")).collect()
+            let kinds = ["start", "progress", "complete", "pause", "seek"];
+            kinds.iter().map(|s| format!("{prefix}_{s}")).collect()
         }
     }
 }
@@ -711,7 +712,13 @@ pub fn engine_observe(bytes: &[u8]) {
                 run.engine.observe(&Observation::Scroll { percent }, now)
             }
             5 => {
-                let actions = [MediaAction::Play, MediaAction::Progress, MediaAction::Ended];
+                let actions = [
+                    MediaAction::Play,
+                    MediaAction::Progress,
+                    MediaAction::Ended,
+                    MediaAction::Pause,
+                    MediaAction::Seek,
+                ];
                 let action = *input.pick(&actions);
                 let element: &FakeElement = input.pick(&elements);
                 let media = Media {

@@ -229,8 +229,8 @@ fn load_config(text: &str) -> Option<Config> {
 /// - `"click"`, `"submit"`: the event's target element; `"form_start"`: the form of the
 ///   visitor's first input into it on this page;
 /// - `"scroll"`: how far down the page the bottom of the viewport is, in percent;
-/// - `"play"`, `"timeupdate"`, `"ended"`: `[element, current_time, duration, source,
-///   provider, title]` (`html5` from the loader, `youtube` from its YouTube add-on);
+/// - `"play"`, `"timeupdate"`, `"ended"`, `"pause"`, `"seeked"`: `[element, current_time,
+///   duration, source, provider, title]` (`html5` from the loader, `youtube` from its YouTube add-on);
 /// - `"push"`: an object pushed to the data layer or through `microfunnel.push`;
 /// - `"visible"`: `[element, trigger_id, key]` when an element has been on screen as a
 ///   visibility trigger asks (`key` tells elements apart);
@@ -260,6 +260,8 @@ pub fn handle(kind: &str, payload: JsValue, time: f64) {
         "play" => observe_media(MediaAction::Play, payload, time),
         "timeupdate" => observe_media(MediaAction::Progress, payload, time),
         "ended" => observe_media(MediaAction::Ended, payload, time),
+        "pause" => observe_media(MediaAction::Pause, payload, time),
+        "seeked" => observe_media(MediaAction::Seek, payload, time),
         "push" => {
             let push = to_value(&payload, Limits::PUSH);
             if push.as_obj().is_some() {

@@ -60,4 +60,49 @@ describe('a video whose source changes', () => {
     assert.deepEqual(errors.pageErrors, []);
     await context.close();
   });
+
+  // The issue's case: thresholds 25/50/75, play to 20 %, pause, play, seek to 80 %, with a real
+  // video. No threshold twice; the two skipped by the seek count as reached (the documented
+  // policy) and fire at the position update after it; and the same progress whether pause and
+  // seek are reported (`clip_*`) or not (`video_*`).
+  it('reports pause and seek only when asked, with the same progress either way', async () => {
+    const { context, page, errors } = await newVisitor(browser);
+    await page.goto(`${site.base}/fixtures/video-seek.html`);
+    await page.waitForFunction(() => window.microfunnel.events().length > 0);
+    await page.evaluate(async () => {
+      const video = document.querySelector('video');
+      if (video.readyState < 1) await new Promise((ok) => (video.onloadedmetadata = ok));
+      const seek = (share) =>
+        new Promise((ok) => {
+          video.addEventListener('seeked', () => setTimeout(ok, 50), { once: true });
+          video.currentTime = share * video.duration;
+        });
+      await video.play();
+      video.pause();
+      await seek(0.2);
+      await video.play();
+      video.pause();
+      await seek(0.8);
+      await video.play();
+      video.pause();
+    });
+    await page.evaluate(() => window.microfunnel.flush());
+    const stored = (await waitForQuiet(site.base)).filter((e) => e.page?.path === '/fixtures/video-seek.html');
+    const listing = describeEvents(stored);
+    const steps = (prefix) =>
+      stored
+        .filter((e) => e.name.startsWith(`${prefix}_`))
+        .map((e) => `${e.name.slice(prefix.length + 1)}${/progress/.test(e.name) ? ` ${e.params.video_percent}` : ''}`);
+
+    const plain = steps('video');
+    assert.deepEqual(plain, ['start', 'progress 25', 'progress 50', 'progress 75'], listing);
+    const detailed = steps('clip');
+    assert.deepEqual(detailed.filter((s) => s !== 'pause' && s !== 'seek'), plain, listing);
+    assert.equal(detailed.filter((s) => s === 'seek').length, 2, listing);
+    assert.ok(detailed.filter((s) => s === 'pause').length >= 2, listing);
+    const seeks = eventsNamed(stored, 'clip_seek').map((e) => Math.round(e.params.video_percent));
+    assert.deepEqual(seeks, [20, 80], listing);
+    assert.deepEqual(errors.pageErrors, []);
+    await context.close();
+  });
 });

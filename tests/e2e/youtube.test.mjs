@@ -77,6 +77,10 @@ describe('YouTube embeds', () => {
     // (README: thresholds skipped by a seek forward).
     const progress = eventsNamed(all, 'video_progress').map((e) => e.params.video_percent);
     assert.deepEqual(progress, [25, 50, 75], describeEvents(all));
+    // `pause_and_seek` is on in this fixture: the one pause is reported, at the time the
+    // player last told (a YouTube seek is not: the protocol does not say one happened).
+    assert.equal(eventsNamed(all, 'video_pause').length, 1, describeEvents(all));
+    assert.equal(eventsNamed(all, 'video_seek').length, 0, describeEvents(all));
     assert.equal(eventsNamed(stored, 'video_complete')[0].params.video_provider, 'youtube');
     assert.deepEqual(errors.pageErrors, []);
     assert.deepEqual(errors.consoleErrors, []);

@@ -226,7 +226,7 @@
   var started = new WeakSet();
   // All on the window, whose capture phase comes first of all: a document's events
   // (`visibilitychange`) reach it too.
-  ('click submit input play timeupdate ended visibilitychange scroll pagehide pageshow ' +
+  ('click submit input play timeupdate ended pause seeked visibilitychange scroll pagehide pageshow ' +
     'popstate hashchange error').split(' ').forEach(function (type) {
     w.addEventListener(type, onEvent, { capture: true, passive: true });
   });

@@ -86,6 +86,7 @@ export default function (handle) {
     }
     if (state !== 1 && state !== 3) player.playing = false;
     if (state === 0 && was !== 0) report(player, 'ended');
+    if (state === 2 && was !== 2) report(player, 'pause');
   });
 
   scan();
