@@ -109,7 +109,7 @@ pub enum Outcome {
 }
 
 /// Classifies an HTTP status; `0` means the request never got an answer.
-pub fn outcome(status: u16) -> Outcome {
+pub fn outcome(status: u32) -> Outcome {
     match status {
         200..=299 => Outcome::Delivered,
         408 | 429 => Outcome::Retry,

@@ -302,7 +302,8 @@ impl Engine {
     fn stamp(&mut self, mut event: Event) -> Event {
         self.seq += 1;
         event.seq = self.seq;
-        event.id = format!("{}-{}", self.page_key, self.seq);
+        // As `u32`, whose formatting the module has anyway (a page makes fewer events).
+        event.id = format!("{}-{}", self.page_key, self.seq as u32);
         event.funnels = self
             .config
             .funnels

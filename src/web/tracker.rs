@@ -560,7 +560,7 @@ fn keep_queue(t: &mut Tracker, now: bool) {
 
 /// The loader's answer for a batch: the HTTP status, or `0` when the request failed.
 #[wasm_bindgen]
-pub fn delivered(batch: u32, status: u16) {
+pub fn delivered(batch: u32, status: u32) {
     let message = with(|t| {
         let at = t.in_flight.iter().position(|(n, _)| *n == batch)?;
         let (_, events) = t.in_flight.remove(at);

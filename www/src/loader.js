@@ -170,9 +170,11 @@
   }
 
   // How far down the page the bottom of the viewport is, in percent; nothing for a page that
-  // cannot scroll.
-  function scrollPercent() {
+  // cannot scroll. When the page itself cannot, the element that scrolled counts if it fills
+  // most of the viewport (an app shell's `<main>` with `overflow: auto`), not a small box.
+  function scrollPercent(target) {
     var root = d.scrollingElement || d.documentElement;
+    if (root.scrollHeight <= root.clientHeight && target && target.clientHeight * 2 > w.innerHeight) root = target;
     var height = root.scrollHeight;
     var view = root.clientHeight;
     if (height <= view) return null;
@@ -210,7 +212,7 @@
     if (type === 'pageshow' && event.persisted) hold();
     if (!wasm) return;
     if (type === 'scroll') {
-      var percent = scrollPercent();
+      var percent = scrollPercent(target);
       if (percent !== null) handle('scroll', percent);
     } else if (type === 'pagehide' || (type === 'visibilitychange' && d.hidden)) {
       handle('hide');
