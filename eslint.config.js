@@ -6,7 +6,7 @@
 const browser = [
   'window', 'document', 'location', 'history', 'navigator', 'console', 'localStorage',
   'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'fetch', 'IntersectionObserver',
-  'MutationObserver', 'Event', 'History', 'URL', 'HTMLFormElement',
+  'MutationObserver', 'Event', 'History', 'URL', 'HTMLFormElement', 'HTMLMediaElement',
 ];
 
 const rules = {

@@ -410,7 +410,10 @@ fn video<'a>(
         MediaAction::Pause if pause_and_seek && state.started && percent < 100.0 => {
             events.push(("pause", percent))
         }
-        MediaAction::Seek if pause_and_seek && state.started => events.push(("seek", percent)),
+        // Not a seek to the very start: a looping video makes one at every loop.
+        MediaAction::Seek if pause_and_seek && state.started && percent >= 1.0 => {
+            events.push(("seek", percent))
+        }
         _ => {}
     }
     if events.is_empty() {

@@ -51,4 +51,21 @@ describe('DOM ready and window loaded', () => {
       await context.close();
     });
   }
+
+  it('fires both at the grant on a page that waits for consent, after they happened', async () => {
+    const { context, page, errors } = await newVisitor(browser);
+    const seen = (all) => all.filter((e) => e.page.url.includes('lifecycle-consent'));
+    await page.goto(`${site.base}/fixtures/lifecycle-consent.html?early`);
+    await page.waitForFunction(() => document.readyState === 'complete' && window.microfunnel);
+    await page.waitForTimeout(300);
+    assert.deepEqual(seen(await waitForQuiet(site.base)), []);
+    await page.evaluate(() => window.microfunnel.consent('update', { analytics_storage: 'granted' }));
+    await waitForEvents(site.base, (all) => eventsNamed(seen(all), 'window_loaded').length >= 1, {
+      what: 'window_loaded after the grant',
+    });
+    const stored = seen(await waitForQuiet(site.base));
+    assert.deepEqual(stored.map((e) => e.name), ['page_view', 'dom_ready', 'window_loaded'], describeEvents(stored));
+    assert.deepEqual(errors.pageErrors, []);
+    await context.close();
+  });
 });

@@ -170,11 +170,21 @@
   }
 
   // How far down the page the bottom of the viewport is, in percent; nothing for a page that
-  // cannot scroll. When the page itself cannot, the element that scrolled counts if it fills
-  // most of the viewport (an app shell's `<main>` with `overflow: auto`), not a small box.
+  // cannot scroll. An element that scrolled counts instead when it fills most of the viewport
+  // and has more room to scroll than the page (an app shell's `<main>` with `overflow: auto`);
+  // any other element's scrolling (a small box, a sidebar) says nothing of the page's depth.
   function scrollPercent(target) {
     var root = d.scrollingElement || d.documentElement;
-    if (root.scrollHeight <= root.clientHeight && target && target.clientHeight * 2 > w.innerHeight) root = target;
+    if (target && target !== d) {
+      if (
+        target.clientHeight * 2 < w.innerHeight ||
+        target.clientWidth * 2 < w.innerWidth ||
+        target.scrollHeight - target.clientHeight < root.scrollHeight - root.clientHeight
+      ) {
+        return null;
+      }
+      root = target;
+    }
     var height = root.scrollHeight;
     var view = root.clientHeight;
     if (height <= view) return null;
@@ -220,7 +230,7 @@
       // Back from the back/forward cache, or back in front: another tab may have moved on.
       handle('show');
       applyClasses();
-    } else if (target && 'currentTime' in target) {
+    } else if (target instanceof HTMLMediaElement) {
       handle(type, [target, target.currentTime, target.duration, target.currentSrc, 'html5', target.title || target.getAttribute('aria-label')]);
     }
   }
@@ -251,9 +261,11 @@
 
   // DOM ready and window loaded, for the `dom_ready` and `window_loaded` triggers: handed to
   // the module as data-layer events of those names (never pushed to the page's data layer),
-  // each once, whenever the loader runs, in that order.
+  // each once, in that order, from the module's start on (which comes after consent), so that
+  // neither is lost to a consent that comes late, however late the tag ran.
   var stages = 0;
   function stage() {
+    if (!wasm) return;
     var state = d.readyState;
     if (state !== 'loading' && !stages) handle('push', { event: 'dom_ready' }, stages++);
     if (state === 'complete' && stages < 2) handle('push', { event: 'window_loaded' }, stages++);
@@ -838,6 +850,7 @@
             } catch (e) {}
             call('start', [text, queued, [notify, schedule, transmit, watch], loadedAt, about]);
             resendPending();
+            stage();
             // A visitor who scrolled while the module loaded has passed thresholds already.
             var root = d.scrollingElement || d.documentElement;
             if (root.scrollTop > 0) onEvent({ type: 'scroll' });
