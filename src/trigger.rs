@@ -259,12 +259,11 @@ fn matched(trigger: &Trigger, target: &dyn Element) -> Result<Box<dyn Element>, 
 /// The `click.*` variables of an element.
 fn click_vars(element: &dyn Element) -> Value {
     let url = element.url().or_else(|| element.closest("a[href]").and_then(|a| a.url()));
-    let url = url.unwrap_or_default();
     obj(vec![
         ("click.text", clean_text(&element.text(), 100).into()),
         ("click.id", element.attr("id").unwrap_or_default().into()),
         ("click.classes", element.attr("class").unwrap_or_default().into()),
-        ("click.url", url.as_str().into()),
+        ("click.url", url.unwrap_or_default().into()),
         ("click.element", element.tag().into()),
     ])
 }

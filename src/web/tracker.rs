@@ -230,7 +230,8 @@ fn load_config(text: &str) -> Option<Config> {
 ///   visitor's first input into it on this page;
 /// - `"scroll"`: how far down the page the bottom of the viewport is, in percent;
 /// - `"play"`, `"timeupdate"`, `"ended"`, `"pause"`, `"seeked"`: `[element, current_time,
-///   duration, source, provider, title]` (`html5` from the loader, `youtube` from its YouTube add-on);
+///   duration, source, provider, title]` (`html5` from the loader, `youtube` from its YouTube
+///   add-on);
 /// - `"push"`: an object pushed to the data layer or through `microfunnel.push`;
 /// - `"visible"`: `[element, trigger_id, key]` when an element has been on screen as a
 ///   visibility trigger asks (`key` tells elements apart);

@@ -54,8 +54,8 @@ describe('DOM ready and window loaded', () => {
 
   it('fires both at the grant on a page that waits for consent, after they happened', async () => {
     const { context, page, errors } = await newVisitor(browser);
-    const seen = (all) => all.filter((e) => e.page.url.includes('lifecycle-consent'));
-    await page.goto(`${site.base}/fixtures/lifecycle-consent.html?early`);
+    const seen = (all) => all.filter((e) => e.page.url.endsWith('?consent'));
+    await page.goto(`${site.base}/fixtures/lifecycle.html?consent`);
     await page.waitForFunction(() => document.readyState === 'complete' && window.microfunnel);
     await page.waitForTimeout(300);
     assert.deepEqual(seen(await waitForQuiet(site.base)), []);

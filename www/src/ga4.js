@@ -23,11 +23,6 @@ var RESERVED =
 var RESERVED_PARAM = /^(_|firebase_|ga_|google_|gtag\.)/;
 
 function presetTriggers() {
-  var link = {
-    link_id: '{{click.id}}',
-    link_classes: '{{click.classes}}',
-    link_url: '{{click.url}}',
-  };
   var triggers = [
     { id: 'ga4_page_view', on: 'page_view' },
     { id: 'ga4_scroll', on: 'scroll', percent: [90], event: 'scroll' },
@@ -37,7 +32,12 @@ function presetTriggers() {
       selector: 'a[href]',
       event: 'click',
       when: [{ var: 'click.outbound', op: 'equals', value: true }],
-      params: Object.assign({ outbound: true }, link),
+      params: {
+        outbound: true,
+        link_id: '{{click.id}}',
+        link_classes: '{{click.classes}}',
+        link_url: '{{click.url}}',
+      },
     },
     {
       id: 'ga4_video',
